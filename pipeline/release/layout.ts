@@ -1,0 +1,32 @@
+// Where things live in the registry. Both registry backends (OSS, local folder) and the host agent use
+// these functions, so the layout is written down once.
+
+export const INDEX_FILE = 'index.json';
+
+export function releasePrefix(prefix: string, app: string, version: string): string {
+  return joinKey(prefix, app, version);
+}
+
+export function artifactName(app: string, version: string): string {
+  return `${app}-${version}.tar.gz`;
+}
+
+export function releaseKeys(prefix: string, app: string, version: string) {
+  const dir = releasePrefix(prefix, app, version);
+  return {
+    artifact: `${dir}/${artifactName(app, version)}`,
+    manifest: `${dir}/manifest.json`,
+    signature: `${dir}/manifest.json.sig`,
+  };
+}
+
+export function indexKey(prefix: string, app: string): string {
+  return joinKey(prefix, app, INDEX_FILE);
+}
+
+function joinKey(...parts: string[]): string {
+  return parts
+    .map((p) => p.replace(/^\/+|\/+$/g, ''))
+    .filter((p) => p.length > 0)
+    .join('/');
+}

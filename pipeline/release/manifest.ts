@@ -1,0 +1,111 @@
+// The release manifest: the one document that says what a release is. The copy inside the artifact
+// lists the files; the copy published next to the artifact adds the artifact's own size and sha256
+// (which cannot live inside the artifact it hashes) and is what gets signed.
+
+export const MANIFEST_SCHEMA = 1;
+export const MANIFEST_FILE = 'manifest.json';
+
+export interface ManifestFile {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+export interface ReleaseManifest {
+  schema: number;
+  name: string;
+  version: string;
+  commit: string | null;
+  buildTime: string;
+  /** Node engine range the bundle needs, e.g. ">=20". */
+  node: string;
+  /** The bundle to run, relative to the release root, e.g. "app/index.js". */
+  entry: string;
+  files: ManifestFile[];
+  /** Present only on the published (signed) manifest. */
+  artifact?: { file: string; size: number; sha256: string };
+}
+
+const VERSION_RE = /^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$/;
+
+/** Versions become directory names and registry keys, so they are held to a safe alphabet. */
+export function checkVersion(version: string): string | null {
+  if (!VERSION_RE.test(version) || version.includes('..')) {
+    return `"${version}" is not a valid version: use letters, digits, dots, dashes, underscores or plus (max 64), e.g. 1.4.0 or 2026.11.30-1`;
+  }
+  return null;
+}
+
+/**
+ * Deterministic bytes: keys in a fixed order, files sorted by path, a trailing newline. Two builds of the
+ * same commit must give byte-identical manifests, and the signature covers exactly these bytes.
+ */
+export function serializeManifest(m: ReleaseManifest): Buffer {
+  const ordered: ReleaseManifest = {
+    schema: m.schema,
+    name: m.name,
+    version: m.version,
+    commit: m.commit,
+    buildTime: m.buildTime,
+    node: m.node,
+    entry: m.entry,
+    files: [...m.files]
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+      .map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })),
+    ...(m.artifact
+      ? { artifact: { file: m.artifact.file, size: m.artifact.size, sha256: m.artifact.sha256 } }
+      : {}),
+  };
+  return Buffer.from(`${JSON.stringify(ordered, null, 2)}\n`);
+}
+
+/** Parses and shape-checks a manifest; throws an Error naming the first bad field. */
+export function parseManifest(bytes: Buffer | string): ReleaseManifest {
+  let data: unknown;
+  try {
+    data = JSON.parse(bytes.toString());
+  } catch {
+    throw new Error('manifest is not valid JSON');
+  }
+  const m = data as Record<string, unknown>;
+  const need = (cond: boolean, what: string) => {
+    if (!cond) throw new Error(`manifest: ${what}`);
+  };
+  need(typeof m === 'object' && m !== null, 'must be an object');
+  need(m.schema === MANIFEST_SCHEMA, `schema must be ${MANIFEST_SCHEMA}`);
+  need(typeof m.name === 'string' && m.name.length > 0, 'name must be a non-empty string');
+  need(typeof m.version === 'string' && checkVersion(m.version) === null, 'version is invalid');
+  need(m.commit === null || typeof m.commit === 'string', 'commit must be a string or null');
+  need(typeof m.buildTime === 'string', 'buildTime must be a string');
+  need(typeof m.node === 'string', 'node must be a string');
+  need(typeof m.entry === 'string' && isSafeRelativePath(m.entry), 'entry must be a safe relative path');
+  need(Array.isArray(m.files), 'files must be an array');
+  for (const f of m.files as unknown[]) {
+    const file = f as Record<string, unknown>;
+    need(
+      typeof file.path === 'string' && isSafeRelativePath(file.path),
+      `unsafe file path ${String(file.path)}`,
+    );
+    need(Number.isSafeInteger(file.size) && (file.size as number) >= 0, `bad size for ${file.path}`);
+    need(
+      typeof file.sha256 === 'string' && /^[0-9a-f]{64}$/.test(file.sha256),
+      `bad sha256 for ${file.path}`,
+    );
+  }
+  if (m.artifact !== undefined) {
+    const a = m.artifact as Record<string, unknown>;
+    need(
+      typeof a.file === 'string' && isSafeRelativePath(a.file) && !a.file.includes('/'),
+      'artifact.file is invalid',
+    );
+    need(Number.isSafeInteger(a.size) && (a.size as number) > 0, 'artifact.size is invalid');
+    need(typeof a.sha256 === 'string' && /^[0-9a-f]{64}$/.test(a.sha256), 'artifact.sha256 is invalid');
+  }
+  return m as unknown as ReleaseManifest;
+}
+
+/** A relative POSIX path with no empty, "." or ".." segments and no NUL/backslash. */
+export function isSafeRelativePath(p: string): boolean {
+  if (p.length === 0 || p.length > 1024 || p.startsWith('/') || /[\0\\]/.test(p)) return false;
+  return p.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
+}
