@@ -28,14 +28,28 @@ function installExitHook(): void {
  * it died (the 'exit' hook does not run on SIGKILL or a vitest worker being torn down).
  */
 function spawnWatchdog(pgid: number): ChildProcess {
-  const dog = spawn('/bin/sh', ['-c', 'cat >/dev/null; kill -s KILL -- "$@" 2>/dev/null', 'ferry-watchdog', `-${pgid}`], {
-    detached: true,
-    stdio: ['pipe', 'ignore', 'ignore'],
-  });
+  const dog = spawn(
+    '/bin/sh',
+    ['-c', 'cat >/dev/null; kill -s KILL -- "$@" 2>/dev/null', 'ferry-watchdog', `-${pgid}`],
+    {
+      detached: true,
+      stdio: ['pipe', 'ignore', 'ignore'],
+    },
+  );
   dog.on('error', () => {});
   dog.unref();
   (dog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
   return dog;
+}
+
+/** Waits for p at most ms; the timer is cancelled so it cannot hold the process open afterwards. */
+async function within(p: Promise<void>, ms: number): Promise<void> {
+  const ac = new AbortController();
+  try {
+    await Promise.race([p, sleep(ms, undefined, { signal: ac.signal }).catch(() => {})]);
+  } finally {
+    ac.abort();
+  }
 }
 
 export interface Daemon {
@@ -86,7 +100,7 @@ export async function spawnDaemon(argv: readonly string[], logPath: string): Pro
       const strays = descendantsOf(pid);
       killQuiet(-pid, 'SIGTERM');
       for (const p of strays) killQuiet(p, 'SIGTERM');
-      await Promise.race([exitedP, sleep(graceMs)]);
+      await within(exitedP, graceMs);
       if (!exited) {
         killQuiet(-pid, 'SIGKILL');
         await exitedP;
