@@ -74,6 +74,8 @@ export interface OssServerOptions {
   host?: string;
   /** Region reported by GetBucketInfo / GetBucketLocation. Default 'oss-cn-hangzhou'. */
   region?: string;
+  /** Called after each request is answered (the runner script prints these). */
+  onRequest?: (entry: RequestLogEntry) => void;
   /** Largest accepted gap between the request's date and the server clock. Default 15 min, as OSS. */
   maxClockSkewMs?: number;
 }

@@ -28,7 +28,7 @@ function render(name: string, value: XmlValue): string {
   return `<${name}>${escapeXml(String(value))}</${name}>`;
 }
 
-export function xmlDocument(root: string, body: XmlNode): Buffer {
+export function xmlDocument(root: string, body: XmlValue): Buffer {
   return Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n${render(root, body)}\n`, 'utf8');
 }
 
