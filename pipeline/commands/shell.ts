@@ -1,12 +1,13 @@
-// Quoting for the one place argv must become a string: an SSH exec request carries a single command line
-// that the remote login shell parses. Everything else passes argv arrays without a shell.
+// POSIX shell quoting for argv arrays that travel as one SSH command string. Every argument is quoted
+// unless it is made only of characters no shell treats specially, so a builder's argv means the same on
+// the far side whatever it contains.
 
-const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+const PLAIN = /^[A-Za-z0-9_/.,:=@%+-]+$/;
 
-/** POSIX-shell quotes one argument: bare when it is plainly safe, else single-quoted. */
 export function shellQuote(arg: string): string {
-  if (arg.includes('\0')) throw new Error('a command argument contains a NUL byte');
-  if (arg !== '' && SAFE.test(arg)) return arg;
+  // argv entries are C strings: a NUL would silently cut the argument short on the far side.
+  if (arg.includes('\0')) throw new Error('an argument contains a NUL byte, which no command line can carry');
+  if (arg.length > 0 && PLAIN.test(arg)) return arg;
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 

@@ -1,0 +1,304 @@
+// The agent's command line as a function: runAgent(argv, io) → exit code. main.ts only wires it to
+// process. Every command ends with exactly one {"event":"result"} line on stdout (docs/agent.md).
+import { hostname, userInfo } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ExitCode } from '../cli/exit-codes';
+import { loadServiceConfig } from './config';
+import type { AgentContext } from './context';
+import { deploy } from './deploy';
+import { AgentError, errorJson } from './errors';
+import { acquireLock, breakLock, readLock } from './lock';
+import type { OpOutcome } from './outcome';
+import { type AgentIO, Reporter } from './output';
+import { hostPaths } from './paths';
+import { pruneReleases } from './prune';
+import { recoverLeftover } from './recover';
+import { rollback } from './rollback';
+import { reloadService, startService, stopService } from './service';
+import { appendHistory, readHistory, readState } from './state';
+import { status } from './status';
+import { Supervisor } from './supervisor';
+import { readSupervisorState, runningSupervisor } from './supervisor-state';
+import { currentVersion } from './switch';
+import { AGENT_PROTOCOL, AGENT_VERSION } from './version';
+
+type Flags = Record<string, string | boolean | undefined>;
+type Spec = Record<string, { type: 'string' | 'boolean' }>;
+
+const COMMON: Spec = { root: { type: 'string' }, who: { type: 'string' } };
+const SPECS: Record<string, Spec> = {
+  version: {},
+  deploy: {
+    version: { type: 'string' },
+    'manifest-url': { type: 'string' },
+    'signature-url': { type: 'string' },
+    'artifact-url': { type: 'string' },
+    'health-timeout': { type: 'string' },
+    'allow-bad': { type: 'boolean' },
+    keep: { type: 'string' },
+  },
+  rollback: {
+    to: { type: 'string' },
+    'no-mark-bad': { type: 'boolean' },
+    'allow-bad': { type: 'boolean' },
+    'health-timeout': { type: 'string' },
+  },
+  status: { 'no-health': { type: 'boolean' } },
+  history: { limit: { type: 'string' } },
+  unlock: {},
+  prune: { keep: { type: 'string' } },
+  recover: {},
+  supervise: {},
+  service: {},
+};
+
+export const AGENT_USAGE = `usage: agent <command> --root DIR [--who USER@HOST] [flags]
+  version
+  deploy --version V --manifest-url U --signature-url U --artifact-url U [--health-timeout S] [--allow-bad] [--keep N]
+  rollback [--to V] [--no-mark-bad] [--allow-bad] [--health-timeout S]
+  status [--no-health]          history [--limit N]          unlock
+  prune [--keep N]              recover                      supervise
+  service start|stop|reload|status`;
+
+function usage(message: string): AgentError {
+  return new AgentError('usage', message, { remedy: AGENT_USAGE });
+}
+
+function int(flags: Flags, name: string, min = 0): number | undefined {
+  const v = flags[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== 'string' || !Number.isSafeInteger(n) || n < min)
+    throw usage(`--${name} must be an integer >= ${min}`);
+  return n;
+}
+
+function need(flags: Flags, name: string): string {
+  const v = flags[name];
+  if (typeof v !== 'string' || v.length === 0) throw usage(`--${name} is required`);
+  return v;
+}
+
+export async function runAgent(argv: string[], io: AgentIO): Promise<number> {
+  const [command = '', ...rest] = argv;
+  const report = new Reporter(io, command || 'help');
+  try {
+    if (command === 'help' || command === '--help' || command === '-h') {
+      report.say(AGENT_USAGE);
+      report.result(true, { usage: AGENT_USAGE });
+      return ExitCode.Ok;
+    }
+    const spec = SPECS[command];
+    if (!spec) throw usage(command ? `unknown command "${command}"` : 'no command given');
+    let parsed: { values: Flags; positionals: string[] };
+    try {
+      parsed = parseArgs({
+        args: rest,
+        options: { ...COMMON, ...spec },
+        strict: true,
+        allowPositionals: command === 'service',
+      }) as {
+        values: Flags;
+        positionals: string[];
+      };
+    } catch (err) {
+      throw usage((err as Error).message);
+    }
+    const flags = parsed.values;
+    if (command === 'version') {
+      report.result(true, { agentVersion: AGENT_VERSION, protocol: AGENT_PROTOCOL, node: process.version });
+      return ExitCode.Ok;
+    }
+    const rootFlag = need(flags, 'root');
+    if (!isAbsolute(rootFlag)) throw usage('--root must be an absolute path');
+    const ctx: AgentContext = {
+      paths: hostPaths(resolve(rootFlag)),
+      who: typeof flags.who === 'string' && flags.who ? flags.who : `${userInfo().username}@${hostname()}`,
+      report,
+      env: io.env,
+    };
+    const outcome = await dispatch(command, ctx, flags, parsed.positionals);
+    if (outcome === 'forever') return new Promise<number>(() => {});
+    report.result(outcome.ok, {
+      ...outcome.fields,
+      ...(outcome.error !== undefined ? { error: errorJson(outcome.error) } : {}),
+    });
+    if (!outcome.ok && outcome.error !== undefined) report.say(describe(outcome.error));
+    return outcome.ok ? ExitCode.Ok : (outcome.exitCode ?? exitCodeOf(outcome.error));
+  } catch (err) {
+    report.result(false, { error: errorJson(err) });
+    report.say(
+      err instanceof AgentError ? describe(err) : `agent: unexpected error\n${(err as Error).stack ?? err}`,
+    );
+    return exitCodeOf(err);
+  }
+}
+
+function exitCodeOf(err: unknown): number {
+  return err instanceof AgentError ? err.exitCode : ExitCode.Failure;
+}
+
+function describe(err: unknown): string {
+  if (err instanceof AgentError)
+    return `error: ${err.message}${err.remedy ? `\n  remedy: ${err.remedy}` : ''}`;
+  return `error: ${(err as Error).message ?? String(err)}`;
+}
+
+async function dispatch(
+  command: string,
+  ctx: AgentContext,
+  flags: Flags,
+  positionals: string[],
+): Promise<OpOutcome | 'forever'> {
+  const { paths } = ctx;
+  switch (command) {
+    case 'deploy':
+      return deploy(ctx, {
+        version: need(flags, 'version'),
+        manifestUrl: need(flags, 'manifest-url'),
+        signatureUrl: need(flags, 'signature-url'),
+        artifactUrl: need(flags, 'artifact-url'),
+        healthTimeoutSec: int(flags, 'health-timeout', 1),
+        allowBad: flags['allow-bad'] === true,
+        keep: int(flags, 'keep', 1),
+      });
+    case 'rollback':
+      return rollback(ctx, {
+        to: typeof flags.to === 'string' ? flags.to : undefined,
+        markBad: flags['no-mark-bad'] !== true,
+        allowBad: flags['allow-bad'] === true,
+        healthTimeoutSec: int(flags, 'health-timeout', 1),
+      });
+    case 'status':
+      return { ok: true, fields: await status(ctx, { health: flags['no-health'] !== true }) };
+    case 'history':
+      return { ok: true, fields: { entries: await readHistory(paths, int(flags, 'limit', 1)) } };
+    case 'unlock': {
+      const held = await readLock(paths);
+      if (held) await breakLock(paths, ctx.who, `unlocked by ${ctx.who}`);
+      return { ok: true, fields: { wasLocked: held !== null, lock: held } };
+    }
+    case 'prune':
+    case 'recover':
+      return maintenance(command, ctx, int(flags, 'keep', 1));
+    case 'supervise':
+      return supervise(ctx);
+    case 'service':
+      return service(ctx, positionals);
+    default:
+      throw usage(`unknown command "${command}"`);
+  }
+}
+
+/** prune and recover: under the lock, like any change to the host. */
+async function maintenance(
+  command: 'prune' | 'recover',
+  ctx: AgentContext,
+  keepFlag: number | undefined,
+): Promise<OpOutcome> {
+  const { paths } = ctx;
+  const config = await loadServiceConfig(paths.serviceConfig);
+  const lock = await acquireLock(paths, {
+    who: ctx.who,
+    op: command,
+    version: null,
+    ttlSec: config.lockTtlSec,
+  });
+  try {
+    const recovered = await recoverLeftover(ctx, config);
+    if (command === 'recover') {
+      return {
+        ok: true,
+        fields: { recovered: recovered ? { action: recovered.action, note: recovered.note } : null },
+      };
+    }
+    const keep = keepFlag ?? config.keepReleases;
+    const result = await pruneReleases(paths, {
+      keep,
+      state: await readState(paths),
+      current: await currentVersion(paths),
+      serving: (await readSupervisorState(paths))?.version ?? null,
+      debrisAgeSec: config.lockTtlSec,
+    });
+    if (result.removed.length > 0) {
+      await appendHistory(paths, {
+        who: ctx.who,
+        op: 'prune',
+        version: null,
+        from: null,
+        result: 'ok',
+        note: `removed ${result.removed.join(', ')}`,
+      });
+    }
+    return { ok: true, fields: { keep, ...result } };
+  } finally {
+    await lock.release();
+  }
+}
+
+async function supervise(ctx: AgentContext): Promise<'forever'> {
+  const { paths } = ctx;
+  const config = await loadServiceConfig(paths.serviceConfig);
+  const other = await runningSupervisor(paths);
+  if (other !== null && other !== process.pid) {
+    throw new AgentError('usage', `a supervisor already runs for ${paths.root} (pid ${other})`, {
+      remedy: 'stop it first (`agent service stop` or systemctl stop)',
+    });
+  }
+  const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  process.on('uncaughtException', (err) => {
+    log(`supervisor: fatal: ${err.stack ?? err.message}`);
+    process.exit(1);
+  });
+  await new Supervisor(paths, config, log).start();
+  return 'forever';
+}
+
+async function service(ctx: AgentContext, positionals: string[]): Promise<OpOutcome> {
+  const { paths } = ctx;
+  const action = positionals[0];
+  if (positionals.length !== 1 || !['start', 'stop', 'reload', 'status'].includes(action ?? '')) {
+    throw usage('service needs one of: start, stop, reload, status');
+  }
+  const config = await loadServiceConfig(paths.serviceConfig);
+  if (action === 'status') {
+    const pid = await runningSupervisor(paths);
+    return {
+      ok: true,
+      fields: { mode: config.mode, pid, running: pid !== null, supervisor: await readSupervisorState(paths) },
+    };
+  }
+  if (action !== 'reload' && config.mode === 'systemd') {
+    throw usage(`in systemd mode, ${action} is systemctl's job: sudo systemctl ${action} ${config.unitName}`);
+  }
+  const outcome =
+    action === 'start'
+      ? await startService(paths, config)
+      : action === 'stop'
+        ? await stopService(paths, config)
+        : await reloadService(paths, config);
+  // A reload "took" only if what serves now is what `current` points to.
+  const expected = action === 'stop' ? null : await currentVersion(paths);
+  if (outcome.ok && action !== 'stop' && (outcome.state?.version ?? null) !== expected) {
+    outcome.ok = false;
+    outcome.error = `serving ${outcome.state?.version ?? 'nothing'}, but current is ${expected ?? 'unset'}`;
+  }
+  const fields = {
+    action,
+    pid: outcome.pid,
+    already: outcome.already ?? false,
+    version: outcome.state?.version ?? null,
+    generation: outcome.state?.generation ?? null,
+    phase: outcome.state?.phase ?? null,
+  };
+  if (outcome.ok) return { ok: true, fields };
+  return {
+    ok: false,
+    fields,
+    error: new AgentError('reload_failed', `service ${action} failed: ${outcome.error}`, {
+      step: 'reload',
+      remedy: `see ${paths.serviceLog}`,
+    }),
+  };
+}

@@ -1,0 +1,45 @@
+// The agent speaks JSON lines on stdout (one object per line, the last one is always the result) and
+// plain text on stderr for people. The CLI parses stdout; nothing else may write there.
+import type { Writable } from 'node:stream';
+
+export interface AgentIO {
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+}
+
+export class Reporter {
+  constructor(
+    private readonly io: AgentIO,
+    private readonly op: string,
+  ) {}
+
+  event(event: string, fields: Record<string, unknown>) {
+    this.io.stdout.write(
+      `${JSON.stringify({ event, op: this.op, ...fields, at: new Date().toISOString() })}\n`,
+    );
+  }
+
+  step(step: string, fields: Record<string, unknown> = {}) {
+    this.event('step', { step, ...fields });
+    this.say(`${this.op}: ${step}${fields.version ? ` ${fields.version}` : ''}`);
+  }
+
+  result(ok: boolean, fields: Record<string, unknown>) {
+    this.io.stdout.write(`${JSON.stringify({ event: 'result', ok, op: this.op, ...fields })}\n`);
+  }
+
+  say(text: string) {
+    this.io.stderr.write(`${text}\n`);
+  }
+}
+
+/** Presigned URLs carry a signature in the query: logs and history keep only scheme, host and path. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}${u.search ? '?…' : ''}`;
+  } catch {
+    return '(unparseable url)';
+  }
+}

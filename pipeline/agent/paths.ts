@@ -1,0 +1,42 @@
+// Where everything lives under a host's root. The agent, the supervisor and the CLI's command builders all
+// take paths from here so the layout is written down once (docs/agent.md draws it).
+import { join } from 'node:path';
+
+export function hostPaths(root: string) {
+  const ferry = join(root, '.ferry');
+  return {
+    root,
+    releases: join(root, 'releases'),
+    shared: join(root, 'shared'),
+    sharedEnv: join(root, 'shared', '.env'),
+    sharedData: join(root, 'shared', 'data'),
+    current: join(root, 'current'),
+    ferry,
+    /** The agent's ncc bundle is a folder: index.js plus the package.json that makes it ESM. */
+    agentDir: join(ferry, 'agent'),
+    agentEntry: join(ferry, 'agent', 'index.js'),
+    trustedKey: join(ferry, 'trusted.pub'),
+    serviceConfig: join(ferry, 'service.json'),
+    journal: join(ferry, 'journal.json'),
+    lock: join(ferry, 'lock'),
+    lockInfo: join(ferry, 'lock', 'info.json'),
+    history: join(ferry, 'history.jsonl'),
+    state: join(ferry, 'state.json'),
+    tmp: join(ferry, 'tmp'),
+    supervisorPid: join(ferry, 'supervisor.pid'),
+    supervisorState: join(ferry, 'supervisor.json'),
+    logs: join(ferry, 'logs'),
+    serviceLog: join(ferry, 'logs', 'service.log'),
+  };
+}
+
+export type HostPaths = ReturnType<typeof hostPaths>;
+
+export function releaseDir(paths: HostPaths, version: string): string {
+  return join(paths.releases, version);
+}
+
+/** Relative, so the tree can be moved or mounted elsewhere without dangling links. */
+export function currentLinkTarget(version: string): string {
+  return `releases/${version}`;
+}

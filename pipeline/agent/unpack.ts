@@ -1,0 +1,176 @@
+// Unpacks a release artifact without trusting it. A release holds regular files and directories only,
+// so every other entry type is refused rather than skipped, as are paths that are absolute or climb out
+// with "..". Decompressed bytes are counted before tar sees them: a gzip bomb stops at the cap, however
+// its bytes are spent (file bodies, padding, headers). Files are written with O_EXCL into a fresh staging
+// directory, so a duplicate entry cannot overwrite one already checked.
+
+import { once } from 'node:events';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { Parser, type ReadEntry } from 'tar';
+import { isSafeRelativePath } from '../release/manifest';
+import { AgentError } from './errors';
+
+export interface UnpackLimits {
+  /** Total decompressed bytes allowed (tar headers and padding included). */
+  maxBytes: number;
+  maxEntries?: number;
+}
+
+export interface UnpackResult {
+  files: string[];
+  bytes: number;
+}
+
+/** Strips a leading "./" and a directory's trailing "/"; null for the archive root itself. */
+function normalizeEntryPath(p: string): string | null {
+  let s = p;
+  while (s.startsWith('./')) s = s.slice(2);
+  if (s.endsWith('/')) s = s.replace(/\/+$/, '');
+  return s === '' || s === '.' ? null : s;
+}
+
+function unsafe(message: string): AgentError {
+  return new AgentError('unsafe_archive', `artifact refused: ${message}`, {
+    step: 'unpack',
+    remedy: 'a release holds only regular files and directories; rebuild it with `ferry build`',
+  });
+}
+
+export async function unpackArtifact(
+  archive: string,
+  dest: string,
+  limits: UnpackLimits,
+): Promise<UnpackResult> {
+  await mkdir(dest, { recursive: false });
+  const maxEntries = limits.maxEntries ?? 100_000;
+  const files: string[] = [];
+  const writes: Promise<void>[] = [];
+  const open = new Set<WriteStream>();
+  let failure: Error | undefined;
+  let entries = 0;
+  const fail = (err: Error) => {
+    failure ??= err;
+  };
+
+  // strict: a bad checksum or malformed header is an error, not a warning to step over.
+  const parser = new Parser({ strict: true });
+  parser.on('error', (err: Error) => fail(unsafe(`not a valid tar archive (${err.message})`)));
+  parser.on('ignoredEntry', (entry: ReadEntry) =>
+    fail(unsafe(`unsupported entry type ${entry.type} at ${entry.path}`)),
+  );
+  parser.on('entry', (entry: ReadEntry) => {
+    if (failure) return void entry.resume();
+    const problem = checkEntry(entry, ++entries, maxEntries);
+    if (problem) {
+      fail(unsafe(problem));
+      return void entry.resume();
+    }
+    const rel = normalizeEntryPath(entry.path);
+    if (rel === null) return void entry.resume();
+    const target = join(dest, rel);
+    if (entry.type === 'Directory') {
+      entry.resume();
+      writes.push(mkdir(target, { recursive: true, mode: 0o755 }).then(() => undefined));
+      return;
+    }
+    files.push(rel);
+    writes.push(
+      writeEntry(entry, target, open, () => failure !== undefined).catch((err: Error) => fail(err)),
+    );
+  });
+
+  const source = createReadStream(archive);
+  const gunzip = createGunzip();
+  source.pipe(gunzip);
+  source.on('error', (err) => gunzip.destroy(err));
+  let bytes = 0;
+  try {
+    for await (const chunk of gunzip) {
+      bytes += (chunk as Buffer).length;
+      if (bytes > limits.maxBytes) {
+        throw new AgentError(
+          'archive_too_large',
+          `artifact refused: unpacks to more than ${limits.maxBytes} bytes (decompression bomb or wrong artifact)`,
+          {
+            step: 'unpack',
+            remedy: 'raise maxUnpackedBytes in service.json if the release really is this big',
+          },
+        );
+      }
+      if (failure) break;
+      if (!parser.write(chunk as Buffer)) await once(parser, 'drain');
+    }
+  } catch (err) {
+    source.destroy();
+    gunzip.destroy();
+    if (err instanceof AgentError) throw err;
+    throw unsafe(`not a gzip archive (${(err as Error).message})`);
+  }
+  if (!failure) {
+    const ended = once(parser, 'end');
+    parser.end();
+    await ended;
+  }
+  source.destroy();
+  // After a refusal the parser is no longer fed, so entries in flight would never end: cut them off.
+  if (failure) for (const out of open) out.destroy();
+  await Promise.allSettled(writes);
+  if (failure) throw failure;
+  return { files, bytes };
+}
+
+function checkEntry(entry: ReadEntry, count: number, maxEntries: number): string | null {
+  if (count > maxEntries) return `more than ${maxEntries} entries`;
+  const raw = entry.path;
+  if (raw.startsWith('/') || /^[A-Za-z]:/.test(raw)) return `absolute path ${raw}`;
+  if (raw.split('/').includes('..')) return `path climbs out with "..": ${raw}`;
+  const rel = normalizeEntryPath(raw);
+  if (rel !== null && !isSafeRelativePath(rel)) return `unsafe path ${JSON.stringify(raw)}`;
+  switch (entry.type) {
+    case 'File':
+    case 'OldFile':
+    case 'ContiguousFile':
+    case 'Directory':
+      return null;
+    case 'SymbolicLink':
+      return `symlink ${raw} -> ${entry.linkpath ?? '?'} (a release holds no links)`;
+    case 'Link':
+      return `hardlink ${raw} -> ${entry.linkpath ?? '?'} (a release holds no links)`;
+    case 'CharacterDevice':
+    case 'BlockDevice':
+      return `device file ${raw}`;
+    case 'FIFO':
+      return `FIFO ${raw}`;
+    default:
+      return `unsupported entry type ${entry.type} at ${raw}`;
+  }
+}
+
+async function writeEntry(
+  entry: ReadEntry,
+  target: string,
+  open: Set<WriteStream>,
+  failed: () => boolean,
+): Promise<void> {
+  await mkdir(dirname(target), { recursive: true, mode: 0o755 });
+  if (failed()) return void entry.resume();
+  // wx: refuse to replace anything, so "app/x" appearing twice is caught, not silently last-wins.
+  const out = createWriteStream(target, { flags: 'wx', mode: 0o600 });
+  open.add(out);
+  out.once('close', () => open.delete(out));
+  const done = new Promise<void>((resolve, reject) => {
+    out.once('close', resolve);
+    out.once('error', reject);
+  });
+  entry.pipe(out);
+  try {
+    await done;
+  } catch (err) {
+    entry.resume();
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw unsafe(`duplicate entry ${entry.path}`);
+    throw err;
+  }
+}

@@ -1,0 +1,124 @@
+// Pure builders of agent command lines, run on hosts by the CLI over SSH (shellJoin them there). Each
+// command's flags are typed, so a CLI change that drifts from the agent's interface fails to compile.
+// The contract itself (output lines, exit codes) is in docs/agent.md.
+import { posix } from 'node:path';
+
+export interface DeployArgs {
+  version: string;
+  manifestUrl: string;
+  signatureUrl: string;
+  artifactUrl: string;
+  healthTimeoutSec?: number;
+  allowBad?: boolean;
+  keep?: number;
+}
+
+export interface RollbackArgs {
+  to?: string;
+  /** Default true: the release rolled away from is marked bad. */
+  markBad?: boolean;
+  allowBad?: boolean;
+  healthTimeoutSec?: number;
+}
+
+export interface AgentCommandArgs {
+  version: Record<string, never>;
+  deploy: DeployArgs;
+  rollback: RollbackArgs;
+  status: { health?: boolean };
+  history: { limit?: number };
+  unlock: Record<string, never>;
+  prune: { keep?: number };
+  recover: Record<string, never>;
+  supervise: Record<string, never>;
+  service: { action: 'start' | 'stop' | 'reload' | 'status' };
+}
+
+export type AgentCommand = keyof AgentCommandArgs;
+
+export interface AgentInvocation {
+  /** Node on the host; defaults to `node` from PATH. */
+  nodePath?: string;
+  /** Recorded in the host's history and lock, e.g. "alice@laptop". */
+  who?: string;
+}
+
+/** Where setup installs the agent bundle (a folder: index.js + package.json). */
+export function agentDir(root: string): string {
+  return posix.join(root, '.ferry', 'agent');
+}
+
+export function agentEntry(root: string): string {
+  return posix.join(agentDir(root), 'index.js');
+}
+
+export function agentArgv<C extends AgentCommand>(
+  root: string,
+  command: C,
+  args: AgentCommandArgs[C],
+  opts: AgentInvocation = {},
+): string[] {
+  if (!posix.isAbsolute(root)) throw new Error(`root must be an absolute path, got ${root}`);
+  const argv = [opts.nodePath ?? 'node', agentEntry(root), command];
+  if (command === 'service') argv.push((args as AgentCommandArgs['service']).action);
+  argv.push('--root', root);
+  if (opts.who) argv.push('--who', opts.who);
+  return [...argv, ...flagsFor(command, args)];
+}
+
+function flagsFor(command: AgentCommand, args: unknown): string[] {
+  const out: string[] = [];
+  const add = (flag: string, value: string | number | undefined) => {
+    if (value !== undefined) out.push(`--${flag}`, String(value));
+  };
+  const on = (flag: string, value: boolean | undefined) => {
+    if (value) out.push(`--${flag}`);
+  };
+  switch (command) {
+    case 'deploy': {
+      const a = args as DeployArgs;
+      add('version', a.version);
+      add('manifest-url', a.manifestUrl);
+      add('signature-url', a.signatureUrl);
+      add('artifact-url', a.artifactUrl);
+      add('health-timeout', a.healthTimeoutSec);
+      on('allow-bad', a.allowBad);
+      add('keep', a.keep);
+      break;
+    }
+    case 'rollback': {
+      const a = args as RollbackArgs;
+      add('to', a.to);
+      on('no-mark-bad', a.markBad === false);
+      on('allow-bad', a.allowBad);
+      add('health-timeout', a.healthTimeoutSec);
+      break;
+    }
+    case 'status':
+      on('no-health', (args as AgentCommandArgs['status']).health === false);
+      break;
+    case 'history':
+      add('limit', (args as AgentCommandArgs['history']).limit);
+      break;
+    case 'prune':
+      add('keep', (args as AgentCommandArgs['prune']).keep);
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+/** The directories setup creates on a host (owned by the deploy user). */
+export function setupDirsArgv(root: string): string[] {
+  const p = (...s: string[]) => posix.join(root, ...s);
+  return [
+    'mkdir',
+    '-p',
+    p('releases'),
+    p('shared', 'data'),
+    p('.ferry', 'agent'),
+    p('.ferry', 'tmp'),
+    p('.ferry', 'logs'),
+  ];
+}

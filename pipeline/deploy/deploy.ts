@@ -1,0 +1,290 @@
+// `ferry deploy` and `ferry rollback` across an environment: lock, check agents, roll out in batches with
+// the canary first, return switched hosts on a failure, record the result in the registry.
+
+import { ExitCode } from '../cli/exit-codes';
+import { FerryError } from '../errors';
+import { writeEnvRecord } from '../registry/env-record';
+import { readIndex } from '../registry/release-index';
+import { releaseKeys } from '../release/layout';
+import { checkVersion } from '../release/manifest';
+import { type AgentEvent, runAgent } from './agent-client';
+import { appendAudit } from './audit';
+import type { FleetContext } from './context';
+import { acquireEnvLock, envLockKey } from './env-lock';
+import { type HostOutcome, type RolloutResult, rollout } from './rollout';
+import { checkAgents, closeHosts, type HostHandle, openHosts } from './session';
+
+/** Failures that say the release itself is wrong: the version is marked bad where it was switched back. */
+const RELEASE_FAULTS = new Set(['health_failed', 'reload_failed', 'release_mismatch', 'artifact_mismatch']);
+
+export interface FleetRunResult {
+  ok: boolean;
+  op: 'deploy' | 'rollback';
+  env: string;
+  version: string | null;
+  outcomes: HostOutcome[];
+  exitCode: number;
+  dryRun?: boolean;
+  plan?: { host: string; batch: number; current: string | null }[];
+}
+
+export async function resolveVersion(ctx: FleetContext, requested: string | undefined): Promise<string> {
+  const { prefix } = ctx.config.registry;
+  const app = ctx.config.app.name;
+  if (requested) {
+    const bad = checkVersion(requested);
+    if (bad) throw new FerryError(bad);
+    if (!(await ctx.registry.head(releaseKeys(prefix, app, requested).manifest))) {
+      throw new FerryError(`${app} ${requested} is not published in ${ctx.registry.description}`, {
+        remedy: 'run ferry releases to see what is published, or ferry publish it first',
+      });
+    }
+    return requested;
+  }
+  const newest = (await readIndex(ctx.registry, prefix, app)).versions[0];
+  if (!newest) {
+    throw new FerryError(`nothing of ${app} is published in ${ctx.registry.description}`, {
+      remedy: 'run ferry publish first',
+    });
+  }
+  return newest.version;
+}
+
+export async function deployEnv(
+  ctx: FleetContext,
+  opts: { version?: string; dryRun?: boolean; allowBad?: boolean },
+): Promise<FleetRunResult> {
+  const version = await resolveVersion(ctx, opts.version);
+  return runFleetOp(ctx, 'deploy', version, opts.dryRun ?? false, async (hosts) => {
+    const { prefix } = ctx.config.registry;
+    const keys = releaseKeys(prefix, ctx.config.app.name, version);
+    const envCfg = ctx.envCfg;
+    // Presigned per batch, so a long rollout never hands a host an expired URL; hosts get the internal
+    // endpoint and need no OSS credentials of their own.
+    const ttl = Math.max(900, envCfg.health.timeoutSeconds * 3);
+    let urls = { manifest: '', signature: '', artifact: '' };
+    return rollout(
+      hosts,
+      { batch: envCfg.batch, concurrency: envCfg.concurrency, canary: true },
+      {
+        beforeBatch: async () => {
+          const sign = (key: string) =>
+            ctx.registry.presign(key, { expiresSeconds: ttl, endpoint: 'internal' });
+          const [manifest, signature, artifact] = await Promise.all([
+            sign(keys.manifest),
+            sign(keys.signature),
+            sign(keys.artifact),
+          ]);
+          urls = { manifest, signature, artifact };
+        },
+        run: (h) =>
+          runAgent(
+            h.t,
+            h.host.path,
+            'deploy',
+            {
+              version,
+              manifestUrl: urls.manifest,
+              signatureUrl: urls.signature,
+              artifactUrl: urls.artifact,
+              healthTimeoutSec: envCfg.health.timeoutSeconds,
+              keep: envCfg.keep,
+              allowBad: opts.allowBad,
+            },
+            { who: ctx.who, onEvent: progress(ctx, h) },
+          ),
+        revert: (h, o, cause) => revertHost(ctx, h, o, version, cause),
+        onHostDone: (o) => ctx.log(hostLine(o, version)),
+        onRevert: (o) =>
+          ctx.log(`  ${o.host}  returned to ${o.from}: ${o.reverted?.ok ? 'ok' : o.reverted?.error}`),
+      },
+    );
+  });
+}
+
+export async function rollbackEnv(ctx: FleetContext, opts: { to?: string }): Promise<FleetRunResult> {
+  if (opts.to) {
+    const bad = checkVersion(opts.to);
+    if (bad) throw new FerryError(bad);
+  }
+  return runFleetOp(ctx, 'rollback', opts.to ?? null, false, (hosts) =>
+    rollout(
+      hosts,
+      { batch: ctx.envCfg.batch, concurrency: ctx.envCfg.concurrency, canary: false },
+      {
+        run: (h) =>
+          runAgent(
+            h.t,
+            h.host.path,
+            'rollback',
+            { to: opts.to, healthTimeoutSec: ctx.envCfg.health.timeoutSeconds },
+            { who: ctx.who, onEvent: progress(ctx, h) },
+          ),
+        // Undoing a half-done rollback returns hosts to what they served; that release is not bad.
+        revert: (h, o) =>
+          runAgent(
+            h.t,
+            h.host.path,
+            'rollback',
+            { to: o.from ?? undefined, markBad: false, allowBad: true },
+            { who: ctx.who },
+          ),
+        onHostDone: (o) => ctx.log(hostLine(o, o.to)),
+        onRevert: (o) =>
+          ctx.log(`  ${o.host}  returned to ${o.from}: ${o.reverted?.ok ? 'ok' : o.reverted?.error}`),
+      },
+    ),
+  );
+}
+
+async function runFleetOp(
+  ctx: FleetContext,
+  op: 'deploy' | 'rollback',
+  version: string | null,
+  dryRun: boolean,
+  go: (hosts: HostHandle[]) => Promise<RolloutResult>,
+): Promise<FleetRunResult> {
+  const { envCfg, config } = ctx;
+  const hosts = await openHosts(envCfg, ctx.env);
+  try {
+    await checkAgents(hosts, envCfg.concurrency);
+    if (dryRun) return await planOnly(ctx, hosts, op, version);
+
+    const lockKey = envLockKey(config.registry.prefix, config.app.name, envCfg.name);
+    const lock = await acquireEnvLock(ctx.registry, lockKey, {
+      env: envCfg.name,
+      who: ctx.who,
+      op,
+      version,
+      ttlSeconds: envCfg.lockTtlSeconds,
+    });
+    if (lock.broke)
+      ctx.log(`note: broke an expired lock held by ${lock.broke.who} since ${lock.broke.since}`);
+    const started = Date.now();
+    try {
+      ctx.log(
+        `${op} ${version ?? '(previous release)'} to ${envCfg.name}: ${hosts.length} host(s), batch ${envCfg.batch}`,
+      );
+      const result = await go(hosts);
+      const target = version ?? commonTarget(result.outcomes);
+      if (result.ok && target) {
+        const from = result.outcomes.find((o) => o.from)?.from ?? null;
+        await writeEnvRecord(ctx.registry, config.registry.prefix, config.app.name, {
+          env: envCfg.name,
+          version: target,
+          previous: from,
+          updatedAt: new Date().toISOString(),
+          by: ctx.who,
+        });
+      }
+      await appendAudit(ctx.registry, config.registry.prefix, config.app.name, {
+        time: new Date().toISOString(),
+        env: envCfg.name,
+        who: ctx.who,
+        op,
+        version: target,
+        from: result.outcomes.find((o) => o.from)?.from ?? null,
+        result: result.ok
+          ? 'ok'
+          : result.outcomes.some((o) => o.reverted || o.selfReverted)
+            ? 'rolled-back'
+            : 'failed',
+        hosts: result.outcomes.map((o) => ({
+          host: o.host,
+          ok: o.ok,
+          from: o.from,
+          to: o.to,
+          ...(o.error ? { error: `${o.error.code}: ${o.error.message}` } : {}),
+        })),
+        ...(result.haltedBy?.error
+          ? { error: `${result.haltedBy.host}: ${result.haltedBy.error.message}` }
+          : {}),
+        durationMs: Date.now() - started,
+      });
+      const unhealthy = result.haltedBy?.error && RELEASE_FAULTS.has(result.haltedBy.error.code);
+      return {
+        ok: result.ok,
+        op,
+        env: envCfg.name,
+        version: target,
+        outcomes: result.outcomes,
+        exitCode: result.ok ? ExitCode.Ok : unhealthy ? ExitCode.Unhealthy : ExitCode.Failure,
+      };
+    } finally {
+      await lock.release();
+    }
+  } finally {
+    await closeHosts(hosts);
+  }
+}
+
+function revertHost(ctx: FleetContext, h: HostHandle, o: HostOutcome, version: string, cause: HostOutcome) {
+  return runAgent(
+    h.t,
+    h.host.path,
+    'rollback',
+    // A health or reload failure elsewhere means the release is bad everywhere; a dropped SSH session
+    // does not, so then the version stays deployable without --allow-bad.
+    { to: o.from ?? undefined, markBad: RELEASE_FAULTS.has(cause.error?.code ?? ''), allowBad: true },
+    { who: ctx.who, onEvent: progress(ctx, h) },
+  ).then((r) => {
+    if (!r.ok)
+      ctx.log(`  ${h.host.name}  could not return from ${version} to ${o.from}: ${r.error?.message}`);
+    return r;
+  });
+}
+
+async function planOnly(
+  ctx: FleetContext,
+  hosts: HostHandle[],
+  op: 'deploy' | 'rollback',
+  version: string | null,
+): Promise<FleetRunResult> {
+  const { planBatches } = await import('./plan');
+  const batches = planBatches(hosts, ctx.envCfg.batch, { canary: op === 'deploy' });
+  const plan: { host: string; batch: number; current: string | null }[] = [];
+  for (const [i, batch] of batches.entries()) {
+    for (const h of batch) {
+      const s = await runAgent(h.t, h.host.path, 'status', { health: false });
+      const current = (s.current as string | null | undefined) ?? null;
+      plan.push({ host: h.host.name, batch: i + 1, current });
+      const action =
+        current === version ? 'already current: reinstall check only' : `${current ?? '(none)'} → ${version}`;
+      ctx.log(
+        `  batch ${i + 1}${i === 0 && op === 'deploy' && batches.length > 1 ? ' (canary)' : ''}  ${h.host.name}  ${action}`,
+      );
+    }
+  }
+  ctx.log('dry run: nothing was changed');
+  return {
+    ok: true,
+    op,
+    env: ctx.envCfg.name,
+    version,
+    outcomes: [],
+    exitCode: ExitCode.Ok,
+    dryRun: true,
+    plan,
+  };
+}
+
+function commonTarget(outcomes: HostOutcome[]): string | null {
+  const targets = new Set(outcomes.map((o) => o.to));
+  return targets.size === 1 ? ([...targets][0] ?? null) : null;
+}
+
+function progress(ctx: FleetContext, h: HostHandle): (e: AgentEvent) => void {
+  return (e) => {
+    if (e.event === 'step' && e.step)
+      ctx.log(`  ${h.host.name}  ${e.step}${e.reused ? ' (already on disk)' : ''}`);
+    else if (e.event === 'retry')
+      ctx.log(`  ${h.host.name}  retry ${String(e.attempt)} (${String(e.reason)})`);
+  };
+}
+
+function hostLine(o: HostOutcome, version: string | null): string {
+  const secs = (o.durationMs / 1000).toFixed(1);
+  if (o.ok) return `  ${o.host}  serving ${o.to ?? version} (was ${o.from ?? 'nothing'}) in ${secs}s`;
+  const back = o.selfReverted ? `; switched back to ${o.from}` : '';
+  return `  ${o.host}  FAILED at ${o.error?.step ?? '?'}: ${o.error?.message}${back}`;
+}
