@@ -30,3 +30,15 @@ function joinKey(...parts: string[]): string {
     .filter((p) => p.length > 0)
     .join('/');
 }
+
+/** Where each environment's current release is recorded (pipeline/registry/env-record.ts). */
+export function environmentsPrefix(prefix: string, app: string): string {
+  return `${joinKey(prefix, app, 'environments')}/`;
+}
+
+export function environmentKey(prefix: string, app: string, env: string): string {
+  return joinKey(prefix, app, 'environments', `${env}.json`);
+}
+
+/** Folder names next to the version folders, which therefore cannot be versions. */
+export const RESERVED_VERSIONS: readonly string[] = ['environments', INDEX_FILE, 'status', 'locks'];

@@ -1,0 +1,58 @@
+// Reads a release artifact (.tar.gz) back into memory: publish scans and checks an artifact it did not
+// build itself, and tests look inside. Uses the tar package's parser so any valid tar is understood.
+import { readFile } from 'node:fs/promises';
+import { Parser } from 'tar';
+import { MANIFEST_FILE, parseManifest, type ReleaseManifest } from '../release/manifest';
+
+export interface ArtifactEntry {
+  path: string;
+  type: 'file' | 'directory' | 'other';
+  mode: number;
+  mtime: number;
+  uid: number;
+  gid: number;
+  uname: string;
+  gname: string;
+  bytes: Buffer;
+}
+
+export async function readArtifact(path: string): Promise<ArtifactEntry[]> {
+  return readArtifactBytes(await readFile(path));
+}
+
+export function readArtifactBytes(gz: Buffer): Promise<ArtifactEntry[]> {
+  return new Promise((resolve, reject) => {
+    const entries: ArtifactEntry[] = [];
+    const parser = new Parser({
+      strict: true,
+      onReadEntry: (entry) => {
+        const chunks: Buffer[] = [];
+        entry.on('data', (c: Buffer) => chunks.push(c));
+        entry.on('end', () => {
+          entries.push({
+            path: entry.path.replace(/\/$/, ''),
+            type: entry.type === 'File' ? 'file' : entry.type === 'Directory' ? 'directory' : 'other',
+            mode: entry.mode ?? 0,
+            mtime: entry.mtime ? Math.floor(entry.mtime.getTime() / 1000) : 0,
+            uid: entry.uid ?? 0,
+            gid: entry.gid ?? 0,
+            uname: entry.uname ?? '',
+            gname: entry.gname ?? '',
+            bytes: Buffer.concat(chunks),
+          });
+        });
+      },
+    });
+    parser.on('error', reject);
+    parser.on('warn', (_code: string, message: string | Error) => reject(new Error(String(message))));
+    parser.on('end', () => resolve(entries));
+    parser.end(gz);
+  });
+}
+
+/** The manifest.json at the artifact's root, parsed and shape-checked. */
+export function innerManifest(entries: readonly ArtifactEntry[]): ReleaseManifest {
+  const entry = entries.find((e) => e.path === MANIFEST_FILE && e.type === 'file');
+  if (!entry) throw new Error(`the artifact has no ${MANIFEST_FILE} at its root`);
+  return parseManifest(entry.bytes);
+}

@@ -1,0 +1,48 @@
+import { relative, resolve } from 'node:path';
+import { buildRelease } from '../../build/build';
+import type { Command } from '../command';
+import { ExitCode } from '../exit-codes';
+import { formatBytes } from '../io';
+
+export const command: Command = {
+  usage: 'ferry build [--version V] [--out DIR]',
+  help: `Bundles app.entry with ncc and packs a reproducible release artifact:
+  <out>/<app>-<version>.tar.gz holding app/index.js (+ source map and assets) and manifest.json.
+Two builds of the same commit give the same bytes (timestamps come from SOURCE_DATE_EPOCH or the commit).
+
+options:
+      --version V    release version (default: package.json version + "-" + short commit, e.g. 0.1.0-3f2a9c1)
+      --out DIR      output folder (default: dist/ next to releases.yaml)
+
+examples:
+  ferry build
+  ferry build --version 1.4.0 --json`,
+  options: { version: { type: 'string' }, out: { type: 'string' } },
+  async run(ctx) {
+    const config = ctx.config();
+    const outDir = typeof ctx.flags.out === 'string' ? ctx.flags.out : undefined;
+    const result = await buildRelease({
+      config,
+      env: ctx.io.env,
+      version: ctx.flags.version as string | undefined,
+      outDir: outDir === undefined ? undefined : resolve(ctx.io.cwd, outDir),
+      onStep: (m) => ctx.out.print(ctx.style.dim(m)),
+    });
+    ctx.out.print(`${ctx.style.green('built')} ${relative(ctx.io.cwd, result.path) || result.path}`);
+    ctx.out.print(`  version  ${result.version}`);
+    ctx.out.print(`  size     ${formatBytes(result.size)} (${result.size} bytes)`);
+    ctx.out.print(`  sha256   ${result.sha256}`);
+    ctx.out.result({
+      ok: true,
+      path: result.path,
+      name: result.manifest.name,
+      version: result.version,
+      size: result.size,
+      sha256: result.sha256,
+      commit: result.manifest.commit,
+      buildTime: result.manifest.buildTime,
+      files: result.manifest.files.length,
+    });
+    return ExitCode.Ok;
+  },
+};

@@ -1,0 +1,58 @@
+import { statusEnv } from '../../deploy/status';
+import type { Command } from '../command';
+import { ExitCode } from '../exit-codes';
+import { fleetContext, table } from '../fleet';
+
+export const command: Command = {
+  usage: 'ferry status <env> [--json]',
+  help: `Shows, per host of <env>: the current and previous release, the releases on disk (bad ones
+marked), health and the version answering, the agent version, the host lock holder, and the last action
+with its result. Also the environment's lock and last recorded deploy. Reads only; takes no lock.
+
+examples:
+  ferry status production
+  ferry status production --json | jq '.hosts[] | {host, current}'`,
+  positionals: { min: 1, max: 1 },
+  async run(ctx) {
+    const fleet = fleetContext(ctx);
+    const s = await statusEnv(fleet);
+    ctx.out.result({ ok: true, ...s });
+    if (ctx.out.json) return ExitCode.Ok;
+    const rows = s.hosts.map((h) => {
+      if (!h.reachable) return [h.host, 'UNREACHABLE', '-', '-', '-', '-', '-', h.error ?? ''];
+      const last = h.lastAction as { op?: string; version?: string; result?: string; time?: string } | null;
+      return [
+        h.host,
+        h.current ?? '-',
+        h.previous ?? '-',
+        (h.releases ?? []).map((r) => (r.bad ? `${r.version}(bad)` : r.version)).join(' ') || '-',
+        h.health?.ok
+          ? `ok ${h.health.version ?? ''}`.trim()
+          : `DOWN${h.health?.error ? ` ${h.health.error}` : ''}`,
+        h.agentVersion ?? '-',
+        h.lock ? `held by ${(h.lock as { who?: string }).who ?? '?'}` : '-',
+        last
+          ? `${last.op} ${last.version ?? ''} ${last.result ?? ''} ${last.time ?? ''}`.replace(/\s+/g, ' ')
+          : '-',
+      ];
+    });
+    for (const l of table(
+      ['HOST', 'CURRENT', 'PREVIOUS', 'ON DISK', 'HEALTH', 'AGENT', 'LOCK', 'LAST ACTION'],
+      rows,
+    )) {
+      ctx.out.print(l);
+    }
+    ctx.out.print('');
+    if (s.lock)
+      ctx.out.print(
+        ctx.style.yellow(`environment locked by ${s.lock.who} since ${s.lock.since} (${s.lock.op})`),
+      );
+    if (s.record) ctx.out.print(`recorded: ${s.record.version} by ${s.record.by} at ${s.record.updatedAt}`);
+    ctx.out.print(
+      s.converged
+        ? ctx.style.green('all hosts on one version')
+        : ctx.style.yellow('hosts differ or are unreachable'),
+    );
+    return ExitCode.Ok;
+  },
+};

@@ -1,0 +1,52 @@
+// releases.yaml is committed to git, so a value that looks like a credential is refused outright, with a
+// pointer to where that kind of secret belongs instead. Runs on the raw YAML data, before the schema, so a
+// secret under a misspelled or unknown key is caught too.
+import { ACCESS_KEY_ID, PEM_PRIVATE_KEY, SECRET_KEY_NAME } from '../scan/patterns';
+import type { Problem } from './problems';
+
+export const CREDENTIAL_ENV_VARS = {
+  oss: 'OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET and (for STS) OSS_SECURITY_TOKEN',
+  signing: 'FERRY_SIGNING_KEY (the PEM) or FERRY_SIGNING_KEY_FILE (a path outside the repo)',
+  app: "the host's shared/.env file (see docs/releases.md), never releases.yaml",
+} as const;
+
+export function credentialProblems(data: unknown): Problem[] {
+  const problems: Problem[] = [];
+  walk(data, [], (path, key, value) => {
+    const where = path[0] === 'app' ? CREDENTIAL_ENV_VARS.app : CREDENTIAL_ENV_VARS.oss;
+    if (new RegExp(PEM_PRIVATE_KEY.source).test(value) || /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(value)) {
+      problems.push({
+        path,
+        message: `is a private key; releases.yaml is committed. Provide it through ${CREDENTIAL_ENV_VARS.signing}`,
+      });
+    } else if (new RegExp(ACCESS_KEY_ID.source).test(value)) {
+      problems.push({
+        path,
+        message: `looks like an Alibaba Cloud AccessKey id (LTAI…); releases.yaml is committed. Use ${where}`,
+      });
+    } else if (key !== undefined && SECRET_KEY_NAME.test(key) && value.trim() !== '') {
+      problems.push({
+        path,
+        message: `looks like a secret (by its name); releases.yaml is committed. Use ${where}`,
+      });
+    }
+  });
+  return problems;
+}
+
+function walk(
+  value: unknown,
+  path: (string | number)[],
+  visit: (path: (string | number)[], key: string | undefined, value: string) => void,
+): void {
+  if (typeof value === 'string' || typeof value === 'number') {
+    const last = path[path.length - 1];
+    visit(path, typeof last === 'string' ? last : undefined, String(value));
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => {
+      walk(v, [...path, i], visit);
+    });
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) walk(v, [...path, k], visit);
+  }
+}

@@ -1,0 +1,175 @@
+// The resolved config every command works with: defaults filled in, paths made absolute (relative paths
+// in releases.yaml are relative to the file itself, so the CLI behaves the same from any directory).
+import { isAbsolute, resolve } from 'node:path';
+import type { EnvironmentFile, ReleasesFile } from './schema';
+
+export type BatchSpec = number | `${number}%`;
+
+export interface AppConfig {
+  name: string;
+  /** As written, relative to the config file. */
+  entry: string;
+  /** Absolute path of the entry. */
+  entryPath: string;
+  port: number;
+  node: string;
+  env: Record<string, string>;
+}
+
+export interface LocalRegistryConfig {
+  type: 'local';
+  /** Absolute folder. */
+  path: string;
+  prefix: string;
+}
+
+export interface OssRegistryConfig {
+  type: 'oss';
+  bucket: string;
+  region: string;
+  prefix: string;
+  /** Where CI uploads (public). */
+  endpoint: string;
+  /** Where hosts download (presigned URLs point here). */
+  internalEndpoint: string;
+  cname: boolean;
+}
+
+export type RegistryConfig = LocalRegistryConfig | OssRegistryConfig;
+
+export interface HostConfig {
+  /** Unique within the environment; defaults to the address. */
+  name: string;
+  /** SSH address; "127.0.0.1" for local hosts. */
+  address: string;
+  /** SSH port. */
+  port: number;
+  /** Port the app listens on there. */
+  appPort: number;
+  /** Deploy root on that host: the environment path (ssh) or <path>/<name> on this machine (local). */
+  path: string;
+  /** Pinned SSH host key fingerprint ("SHA256:…"), if configured. */
+  hostKey?: string;
+}
+
+export interface EnvironmentConfig {
+  name: string;
+  transport: 'ssh' | 'local';
+  hosts: HostConfig[];
+  user: string | undefined;
+  /** known_hosts file (absolute) for hosts without a pinned hostKey; undefined means the default. */
+  knownHostsFile?: string;
+  /** Deploy root: absolute remote path (ssh) or absolute local folder holding one folder per host. */
+  path: string;
+  keep: number;
+  batch: BatchSpec;
+  concurrency: number;
+  health: { path: string; timeoutSeconds: number; intervalMs: number };
+  /** bind: the address the app listens on (HOST). */
+  service: { mode: 'systemd' | 'process'; workers: number; unitName: string; bind: string };
+  lockTtlSeconds: number;
+}
+
+export interface FerryConfig {
+  /** Absolute path of releases.yaml. */
+  file: string;
+  /** Its folder: the project root that relative paths resolve against. */
+  root: string;
+  app: AppConfig;
+  registry: RegistryConfig;
+  /** null until `ferry keygen` output is pasted in (or FERRY_SIGNING_PUBLIC_KEY is set). */
+  signing: { publicKey: string | null };
+  environments: Record<string, EnvironmentConfig>;
+}
+
+export function resolveConfig(
+  raw: ReleasesFile,
+  file: string,
+  root: string,
+  env: Record<string, string | undefined>,
+): FerryConfig {
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(root, p));
+  const port = raw.app.port ?? 3000;
+  const reg = raw.registry;
+  const registry: RegistryConfig =
+    reg.type === 'local'
+      ? { type: 'local', path: abs(reg.path ?? '.ferry/registry'), prefix: reg.prefix ?? 'releases' }
+      : {
+          type: 'oss',
+          bucket: reg.bucket,
+          region: reg.region,
+          prefix: reg.prefix ?? 'releases',
+          endpoint: stripSlash(reg.endpoint ?? `https://${reg.region}.aliyuncs.com`),
+          internalEndpoint: stripSlash(reg.internalEndpoint ?? `https://${reg.region}-internal.aliyuncs.com`),
+          cname: reg.cname ?? false,
+        };
+  const environments: Record<string, EnvironmentConfig> = {};
+  for (const [name, e] of Object.entries(raw.environments ?? {})) {
+    environments[name] = resolveEnvironment(name, e, raw.app.name, port, abs);
+  }
+  const envKey = env.FERRY_SIGNING_PUBLIC_KEY?.trim();
+  return {
+    file,
+    root,
+    app: {
+      name: raw.app.name,
+      entry: raw.app.entry,
+      entryPath: abs(raw.app.entry),
+      port,
+      node: raw.app.node ?? '>=20',
+      env: { ...(raw.app.env ?? {}) },
+    },
+    registry,
+    signing: { publicKey: envKey || raw.signing?.publicKey || null },
+    environments,
+  };
+}
+
+function resolveEnvironment(
+  name: string,
+  e: EnvironmentFile,
+  appName: string,
+  appPort: number,
+  abs: (p: string) => string,
+): EnvironmentConfig {
+  const local = e.transport === 'local';
+  const path = local ? abs(e.path) : e.path;
+  return {
+    name,
+    transport: e.transport,
+    hosts: e.hosts.map((h) => {
+      const address = h.address ?? '127.0.0.1';
+      const hostName = h.name ?? address;
+      return {
+        name: hostName,
+        address,
+        port: h.port ?? 22,
+        appPort: h.appPort ?? appPort,
+        path: local ? resolve(path, hostName) : path,
+        ...(h.hostKey ? { hostKey: h.hostKey } : {}),
+      };
+    }),
+    user: e.user,
+    ...(e.knownHostsFile ? { knownHostsFile: abs(e.knownHostsFile) } : {}),
+    path,
+    keep: e.keep ?? 5,
+    batch: (e.batch ?? 1) as BatchSpec,
+    concurrency: e.concurrency ?? 10,
+    health: {
+      path: e.health?.path ?? '/healthz',
+      timeoutSeconds: e.health?.timeoutSeconds ?? 60,
+      intervalMs: e.health?.intervalMs ?? 500,
+    },
+    service: {
+      mode: e.service?.mode ?? (local ? 'process' : 'systemd'),
+      workers: e.service?.workers ?? 1,
+      unitName: e.service?.unitName ?? appName,
+      bind: e.service?.bind ?? (local ? '127.0.0.1' : '0.0.0.0'),
+    },
+    lockTtlSeconds: e.lockTtlSeconds ?? 900,
+  };
+}
+
+function stripSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}

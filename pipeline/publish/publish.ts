@@ -1,0 +1,218 @@
+// `ferry publish`: check the artifact, sign its manifest and upload the release. Upload order matters:
+// artifact, then signature, then manifest, then the index. A version "exists" once its manifest does, so a
+// publish interrupted half-way leaves nothing a host or `ferry releases` would pick up, and rerunning the
+// same publish finishes it (identical files already there are accepted, different ones refused).
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { sha256 } from '../build/hash';
+import { innerManifest, readArtifactBytes } from '../build/read-artifact';
+import type { FerryConfig } from '../config/resolve';
+import { FerryError, UsageError, VerificationError } from '../errors';
+import { AlreadyExistsError, type Registry } from '../registry/registry';
+import { type ReleaseIndex, updateIndex } from '../registry/release-index';
+import { artifactName, RESERVED_VERSIONS, releaseKeys } from '../release/layout';
+import { checkVersion, MANIFEST_FILE, type ReleaseManifest, serializeManifest } from '../release/manifest';
+import { serializeSignature, signBytes, verifyBytes } from '../release/signing';
+import { assertNoCredentials } from '../scan/check';
+import { checkSigningKey } from './signing-key';
+
+export interface PublishOptions {
+  config: FerryConfig;
+  registry: Registry;
+  privateKeyPem: string;
+  artifactPath: string;
+  /** When given, the artifact must carry this version. */
+  version?: string | undefined;
+  multipartThreshold?: number | undefined;
+  partSize?: number | undefined;
+  onProgress?: (sent: number, total: number) => void;
+  onStep?: (message: string) => void;
+  now?: () => Date;
+}
+
+export interface PublishResult {
+  /** 'unchanged': this exact release was already published; nothing was uploaded. */
+  status: 'published' | 'unchanged';
+  version: string;
+  keys: ReturnType<typeof releaseKeys>;
+  size: number;
+  sha256: string;
+  manifest: ReleaseManifest;
+  index: ReleaseIndex;
+}
+
+export async function publishRelease(opts: PublishOptions): Promise<PublishResult> {
+  const { config, registry } = opts;
+  const step = opts.onStep ?? (() => undefined);
+  const gz = await readFile(opts.artifactPath);
+  const inner = await inspectArtifact(gz, opts.artifactPath, config, opts.version);
+  const version = inner.version;
+  const publicKey = checkSigningKey(opts.privateKeyPem, config.signing.publicKey, config.file);
+
+  const artifactSha = sha256(gz);
+  const manifest: ReleaseManifest = {
+    ...inner,
+    artifact: { file: artifactName(config.app.name, version), size: gz.length, sha256: artifactSha },
+  };
+  const manifestBytes = serializeManifest(manifest);
+  const signature = serializeSignature(signBytes(manifestBytes, opts.privateKeyPem));
+  // What every host will do on download; failing here beats failing on the whole fleet.
+  const check = verifyBytes(manifestBytes, signature, publicKey);
+  if (!check.ok) throw new VerificationError(`the new signature does not verify: ${check.reason}`);
+
+  const { prefix } = config.registry;
+  const app = config.app.name;
+  const keys = releaseKeys(prefix, app, version);
+  const entry = {
+    version,
+    publishedAt: (opts.now?.() ?? new Date()).toISOString(),
+    size: gz.length,
+    sha256: artifactSha,
+    commit: manifest.commit,
+  };
+  const result = (status: PublishResult['status'], index: ReleaseIndex): PublishResult => ({
+    status,
+    version,
+    keys,
+    size: gz.length,
+    sha256: artifactSha,
+    manifest,
+    index,
+  });
+
+  const existing = await registry.get(keys.manifest);
+  if (existing !== null) {
+    if (!existing.equals(manifestBytes)) throw conflict(version, keys.manifest, existing, artifactSha);
+    step(`${app} ${version} is already published with identical contents; nothing to upload`);
+    return result('unchanged', await updateIndex(registry, prefix, app, entry));
+  }
+
+  step(`uploading ${keys.artifact}`);
+  await putOnce(
+    keys.artifact,
+    version,
+    async () => {
+      await registry.putFile(keys.artifact, opts.artifactPath, {
+        forbidOverwrite: true,
+        contentType: 'application/gzip',
+        multipartThreshold: opts.multipartThreshold,
+        partSize: opts.partSize,
+        onProgress: opts.onProgress,
+      });
+    },
+    async () => {
+      if ((await registry.head(keys.artifact))?.size !== gz.length) return false;
+      const bytes = await registry.get(keys.artifact);
+      return bytes !== null && sha256(bytes) === artifactSha;
+    },
+  );
+  step(`uploading ${keys.signature}`);
+  await putBytes(registry, keys.signature, signature, version);
+  step(`uploading ${keys.manifest}`);
+  const raced = await putBytes(registry, keys.manifest, manifestBytes, version);
+  step(`updating the index`);
+  const index = await updateIndex(registry, prefix, app, entry);
+  return result(raced ? 'unchanged' : 'published', index);
+}
+
+/** The artifact must be a release of this app, self-consistent, and free of credentials. */
+async function inspectArtifact(
+  gz: Buffer,
+  path: string,
+  config: FerryConfig,
+  wantVersion: string | undefined,
+): Promise<ReleaseManifest> {
+  let entries: Awaited<ReturnType<typeof readArtifactBytes>>;
+  let manifest: ReleaseManifest;
+  try {
+    entries = await readArtifactBytes(gz);
+    manifest = innerManifest(entries);
+  } catch (err) {
+    throw new FerryError(`${path} is not a ferry release artifact: ${(err as Error).message}`, {
+      remedy: 'build it with `ferry build`',
+    });
+  }
+  if (manifest.name !== config.app.name) {
+    throw new UsageError(`${basename(path)} is a release of "${manifest.name}", not "${config.app.name}"`);
+  }
+  if (wantVersion !== undefined && manifest.version !== wantVersion) {
+    throw new UsageError(`${basename(path)} holds version ${manifest.version}, not ${wantVersion}`, {
+      remedy: 'drop --version to publish the artifact as built, or rebuild with that version',
+    });
+  }
+  const bad = checkVersion(manifest.version);
+  if (bad) throw new UsageError(bad);
+  if (RESERVED_VERSIONS.includes(manifest.version)) {
+    throw new UsageError(`"${manifest.version}" is reserved in the registry layout and cannot be a version`);
+  }
+  const files = entries.filter((e) => e.type === 'file');
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  for (const f of manifest.files) {
+    const actual = byPath.get(f.path);
+    if (!actual || actual.bytes.length !== f.size || sha256(actual.bytes) !== f.sha256) {
+      throw new VerificationError(`${path}: ${f.path} does not match its manifest entry`, {
+        remedy: 'the artifact was modified after `ferry build`; rebuild it',
+      });
+    }
+  }
+  const unlisted = files.filter(
+    (f) => f.path !== MANIFEST_FILE && !manifest.files.some((m) => m.path === f.path),
+  );
+  if (unlisted.length > 0) {
+    throw new VerificationError(`${path}: ${unlisted[0]?.path} is not listed in the manifest`, {
+      remedy: 'the artifact was modified after `ferry build`; rebuild it',
+    });
+  }
+  assertNoCredentials(files, basename(path));
+  return manifest;
+}
+
+/**
+ * Uploads with forbid-overwrite. If the key is taken by identical content (a rerun after an interrupted
+ * publish, or a racing identical publish) that is success; different content is a conflict.
+ * Returns true when the content was already there.
+ */
+async function putOnce(
+  key: string,
+  version: string,
+  upload: () => Promise<void>,
+  isIdentical: () => Promise<boolean>,
+): Promise<boolean> {
+  try {
+    await upload();
+    return false;
+  } catch (err) {
+    if (!(err instanceof AlreadyExistsError)) throw err;
+    if (await isIdentical()) return true;
+    throw new FerryError(
+      `${key} already exists with different contents, but version ${version} is not published`,
+      {
+        remedy: `an earlier publish of ${version} was interrupted with another build; delete ${key} from the registry or publish a new version`,
+      },
+    );
+  }
+}
+
+function putBytes(registry: Registry, key: string, bytes: Buffer, version: string): Promise<boolean> {
+  return putOnce(
+    key,
+    version,
+    () => registry.put(key, bytes, { forbidOverwrite: true, contentType: 'application/json' }),
+    async () => (await registry.get(key))?.equals(bytes) ?? false,
+  );
+}
+
+function conflict(version: string, key: string, existing: Buffer, ourSha: string): FerryError {
+  let theirs = 'unknown';
+  try {
+    theirs = (JSON.parse(existing.toString()) as ReleaseManifest).artifact?.sha256 ?? theirs;
+  } catch {
+    // keep "unknown"
+  }
+  return new FerryError(
+    `version ${version} is already published with different contents (published artifact sha256 ${theirs}, this one ${ourSha})`,
+    {
+      remedy: `versions are immutable (${key}); publish under a new version, e.g. --version ${version}-1`,
+    },
+  );
+}

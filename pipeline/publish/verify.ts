@@ -1,0 +1,84 @@
+// Checks a published release the way a host must before running it: the signature over manifest.json by
+// the trusted key, the manifest names the expected app and version (a validly signed manifest copied under
+// another version's folder must not pass), and the artifact's size and sha256 match the manifest.
+import { sha256 } from '../build/hash';
+import type { Registry } from '../registry/registry';
+import { releaseKeys } from '../release/layout';
+import { parseManifest, type ReleaseManifest } from '../release/manifest';
+import { verifyBytes } from '../release/signing';
+
+export type ReleaseCheck = { ok: true; manifest: ReleaseManifest } | { ok: false; reason: string };
+
+export interface ReleaseParts {
+  manifest: Buffer | null;
+  signature: Buffer | null;
+  artifact: Buffer | null;
+}
+
+export function verifyRelease(
+  parts: ReleaseParts,
+  trustedPublicKey: string,
+  expect: { name: string; version: string },
+): ReleaseCheck {
+  if (parts.manifest === null)
+    return { ok: false, reason: 'manifest missing: the release has no manifest.json' };
+  const sig = verifyBytes(parts.manifest, parts.signature, trustedPublicKey);
+  if (!sig.ok) return sig;
+  let manifest: ReleaseManifest;
+  try {
+    manifest = parseManifest(parts.manifest);
+  } catch (err) {
+    return { ok: false, reason: `manifest is invalid: ${(err as Error).message}` };
+  }
+  if (manifest.name !== expect.name || manifest.version !== expect.version) {
+    return {
+      ok: false,
+      reason: `manifest is for ${manifest.name} ${manifest.version}, expected ${expect.name} ${expect.version}`,
+    };
+  }
+  if (!manifest.artifact)
+    return { ok: false, reason: 'manifest has no artifact entry (not a published manifest)' };
+  if (parts.artifact === null) return { ok: false, reason: `artifact missing: ${manifest.artifact.file}` };
+  if (parts.artifact.length !== manifest.artifact.size) {
+    return {
+      ok: false,
+      reason: `artifact size mismatch: manifest says ${manifest.artifact.size} bytes, got ${parts.artifact.length}`,
+    };
+  }
+  const actual = sha256(parts.artifact);
+  if (actual !== manifest.artifact.sha256) {
+    return {
+      ok: false,
+      reason: `artifact sha256 mismatch: manifest says ${manifest.artifact.sha256}, got ${actual}`,
+    };
+  }
+  return { ok: true, manifest };
+}
+
+export async function verifyPublished(
+  registry: Registry,
+  prefix: string,
+  app: string,
+  version: string,
+  trustedPublicKey: string,
+): Promise<ReleaseCheck> {
+  const keys = releaseKeys(prefix, app, version);
+  const [manifest, signature] = await Promise.all([
+    registry.get(keys.manifest),
+    registry.get(keys.signature),
+  ]);
+  // Only fetch the (large) artifact once the small files check out.
+  const early = verifyRelease({ manifest, signature, artifact: Buffer.alloc(0) }, trustedPublicKey, {
+    name: app,
+    version,
+  });
+  if (!early.ok && !/^artifact/.test(early.reason)) return early;
+  return verifyRelease(
+    { manifest, signature, artifact: await registry.get(keys.artifact) },
+    trustedPublicKey,
+    {
+      name: app,
+      version,
+    },
+  );
+}

@@ -1,0 +1,197 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type BuildResult, buildRelease } from '../../../pipeline/build/build';
+import { ExitCode } from '../../../pipeline/cli/exit-codes';
+import { loadConfig } from '../../../pipeline/config/load';
+import type { RegistryConfig } from '../../../pipeline/config/resolve';
+import { ConfigError, FerryError, VerificationError } from '../../../pipeline/errors';
+import { publishRelease } from '../../../pipeline/publish/publish';
+import { verifyPublished } from '../../../pipeline/publish/verify';
+import { readIndex } from '../../../pipeline/registry/release-index';
+import { releaseKeys } from '../../../pipeline/release/layout';
+import { generateSigningKeyPair } from '../../../pipeline/release/signing';
+import { type FixtureApp, makeFixtureApp } from '../build/fixture-app';
+import { type Backend, openBackend, ossConfig, ossRegistryFor } from '../registry/backends';
+import { configFor, syntheticArtifact } from './synthetic';
+
+const key = generateSigningKeyPair();
+const SDE = { SOURCE_DATE_EPOCH: '1700000000' };
+const cleanups: (() => Promise<void>)[] = [];
+let scratch: string;
+let built: BuildResult; // 1.0.0, with a 300 KiB asset so it can go up in parts
+let rebuilt: BuildResult; // 1.0.0 again, from different source: a conflicting artifact
+
+async function buildFixture(message: string, out: string): Promise<BuildResult> {
+  const f: FixtureApp = await makeFixtureApp({ message, blobBytes: 300 * 1024 });
+  cleanups.push(f.cleanup);
+  return buildRelease({
+    config: loadConfig({ cwd: f.root, env: {} }),
+    env: SDE,
+    version: '1.0.0',
+    outDir: out,
+  });
+}
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'ferry-publish-'));
+  built = await buildFixture('first', join(scratch, 'a'));
+  rebuilt = await buildFixture('second', join(scratch, 'b'));
+});
+afterAll(async () => {
+  for (const c of cleanups) await c();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+describe.each(['local', 'oss'] as const)('publish to the %s registry', (name) => {
+  let b: Backend;
+  let registryConfig: RegistryConfig;
+  beforeAll(async () => {
+    b = await openBackend(name);
+    registryConfig =
+      name === 'oss' && b.oss
+        ? ossConfig(b.oss)
+        : { type: 'local', path: (b.registry as unknown as { root: string }).root, prefix: 'releases' };
+  });
+  afterAll(() => b.close());
+  afterEach(() => b.oss?.faults.clear());
+
+  const publish = (artifactPath: string, extra: Partial<Parameters<typeof publishRelease>[0]> = {}) =>
+    publishRelease({
+      config: configFor(registryConfig, key.publicKey),
+      registry: b.registry,
+      privateKeyPem: key.privateKeyPem,
+      artifactPath,
+      ...extra,
+    });
+
+  it('uploads artifact, signature, then manifest, then the index; the result verifies', async () => {
+    b.oss?.resetStats();
+    const r = await publish(built.path);
+    expect(r.status).toBe('published');
+    expect(r.sha256).toBe(built.sha256);
+    const keys = releaseKeys('releases', 'fixture', '1.0.0');
+    if (b.oss) {
+      const puts = b.oss.log.filter((e) => e.method === 'PUT' && e.status === 200).map((e) => e.key);
+      expect(puts).toEqual([keys.artifact, keys.signature, keys.manifest, 'releases/fixture/index.json']);
+    }
+    expect(await verifyPublished(b.registry, 'releases', 'fixture', '1.0.0', key.publicKey)).toMatchObject({
+      ok: true,
+    });
+    const index = await readIndex(b.registry, 'releases', 'fixture');
+    expect(index.versions).toEqual([
+      {
+        version: '1.0.0',
+        publishedAt: expect.any(String),
+        size: built.size,
+        sha256: built.sha256,
+        commit: null,
+      },
+    ]);
+  });
+
+  it('is a no-op when the identical release is published again', async () => {
+    b.oss?.resetStats();
+    const r = await publish(built.path);
+    expect(r.status).toBe('unchanged');
+    if (b.oss) expect(b.oss.log.filter((e) => e.method === 'PUT')).toEqual([]);
+  });
+
+  it('refuses a different artifact under a published version (exit 1)', async () => {
+    const err = await publish(rebuilt.path).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FerryError);
+    expect((err as FerryError).exitCode).toBe(ExitCode.Failure);
+    expect((err as Error).message).toMatch(/version 1\.0\.0 is already published with different contents/);
+    expect((err as FerryError).remedy).toMatch(/immutable/);
+    expect(await verifyPublished(b.registry, 'releases', 'fixture', '1.0.0', key.publicKey)).toMatchObject({
+      ok: true,
+    });
+  });
+
+  it('finishes a publish that was interrupted after the artifact upload', async () => {
+    const path = await syntheticArtifact(join(scratch, name), { version: '1.1.0' });
+    await publish(path);
+    const keys = releaseKeys('releases', 'fixture', '1.1.0');
+    await b.registry.delete(keys.manifest);
+    await b.registry.delete(keys.signature);
+    const r = await publish(path);
+    expect(r.status).toBe('published');
+    expect((await readIndex(b.registry, 'releases', 'fixture')).versions.map((v) => v.version)).toEqual([
+      '1.1.0',
+      '1.0.0',
+    ]);
+  });
+
+  it('refuses a signing key that does not match signing.publicKey, before uploading', async () => {
+    const other = generateSigningKeyPair();
+    const path = await syntheticArtifact(join(scratch, name), { version: '2.0.0' });
+    const err = await publish(path, { privateKeyPem: other.privateKeyPem }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(/does not match signing\.publicKey.*hosts would reject/);
+    expect(await b.registry.list('releases/fixture/2.0.0/')).toEqual([]);
+  });
+
+  it('refuses an artifact carrying a credential, naming file and line, before uploading', async () => {
+    const path = await syntheticArtifact(join(scratch, name), {
+      version: '2.1.0',
+      files: { 'app/index.js': 'ok();\nconst id = "LTAI5tQm8NHvxYzR2bWcKp3D";\n', 'app/.env': 'SECRET=1\n' },
+    });
+    const err = await publish(path).catch((e: unknown) => e);
+    expect((err as Error).message).toContain(
+      'app/index.js:2:13: looks like an Alibaba Cloud AccessKey id (LTAI5t…)',
+    );
+    expect((err as Error).message).toContain('app/.env:1:1: is a .env file');
+    expect(await b.registry.list('releases/fixture/2.1.0/')).toEqual([]);
+  });
+
+  it('refuses an artifact whose files no longer match its manifest (exit 5)', async () => {
+    const path = await syntheticArtifact(join(scratch, name), {
+      version: '2.2.0',
+      manifestPatch: { files: [{ path: 'app/index.js', size: 3, sha256: 'f'.repeat(64) }] },
+    });
+    const err = await publish(path).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VerificationError);
+    expect((err as VerificationError).exitCode).toBe(ExitCode.Verification);
+  });
+});
+
+describe('publish to OSS over a flaky link', () => {
+  let b: Backend;
+  beforeAll(async () => {
+    b = await openBackend('oss');
+  });
+  afterAll(() => b.close());
+
+  it('uploads a large artifact in parts through 503s and resets', async () => {
+    const oss = b.oss!;
+    oss.faults.failNext(2, 503, { op: 'UploadPart' });
+    oss.faults.failNext(1, 503, { op: 'PutObject', key: 'releases/fixture/1.0.0/manifest.json' });
+    oss.faults.resetNext(1, {
+      op: 'PutObject',
+      key: 'releases/fixture/1.0.0/manifest.json.sig',
+      afterBytes: 0,
+    });
+    const progress: number[] = [];
+    const r = await publishRelease({
+      config: configFor(ossConfig(oss), key.publicKey),
+      registry: ossRegistryFor(oss),
+      privateKeyPem: key.privateKeyPem,
+      artifactPath: built.path,
+      multipartThreshold: 100 * 1024,
+      partSize: 100 * 1024,
+      onProgress: (sent) => progress.push(sent),
+    });
+    expect(r.status).toBe('published');
+    expect(built.size).toBeGreaterThan(300 * 1024);
+    expect(oss.getObject(r.keys.artifact)?.type).toBe('Multipart');
+    expect(oss.getObject(r.keys.artifact)?.body.length).toBe(built.size);
+    expect(oss.log.filter((e) => e.op === 'UploadPart' && e.fault)).toHaveLength(2);
+    expect(oss.faults.remaining()).toEqual({ fail: 0, reset: 0, corrupt: 0 });
+    expect(oss.uploads().size).toBe(0);
+    expect(progress.at(-1)).toBe(built.size);
+    expect(await verifyPublished(b.registry, 'releases', 'fixture', '1.0.0', key.publicKey)).toMatchObject({
+      ok: true,
+    });
+  });
+});
