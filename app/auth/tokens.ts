@@ -1,0 +1,84 @@
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { isUserId, USER_ID_PATTERN } from '../storage/keys';
+
+/**
+ * Bearer tokens: JWT HS256 signed with AUTH_SECRET. `sub` is the user id, `scope` a space-separated
+ * list (OAuth style) of read, write, admin. Issuer and audience are fixed so a token minted for
+ * another service sharing the secret is refused.
+ */
+export const SCOPES = ['read', 'write', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+const ISSUER = 'ferry';
+const AUDIENCE = 'ferry-storage';
+
+export interface Principal {
+  userId: string;
+  scopes: ReadonlySet<Scope>;
+}
+
+export interface MintTokenOptions {
+  secret: string;
+  subject: string;
+  scopes: readonly Scope[];
+  ttlSeconds: number;
+  /** Seconds since the epoch; for tests. */
+  now?: number;
+}
+
+export function isScope(value: string): value is Scope {
+  return (SCOPES as readonly string[]).includes(value);
+}
+
+export async function mintToken({
+  secret,
+  subject,
+  scopes,
+  ttlSeconds,
+  now,
+}: MintTokenOptions): Promise<string> {
+  if (!isUserId(subject))
+    throw new Error(`user id must match ${USER_ID_PATTERN}, got ${JSON.stringify(subject)}`);
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0)
+    throw new Error('ttlSeconds must be a positive integer');
+  const bad = scopes.filter((s) => !isScope(s));
+  if (bad.length > 0 || scopes.length === 0) throw new Error(`scopes must be some of ${SCOPES.join(', ')}`);
+  const iat = now ?? Math.floor(Date.now() / 1000);
+  return new SignJWT({ scope: [...new Set(scopes)].join(' ') })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(subject)
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + ttlSeconds)
+    .sign(new TextEncoder().encode(secret));
+}
+
+export class TokenError extends Error {}
+
+/** Builds the verifier once (key imported at start), returning the caller or throwing TokenError. */
+export function createTokenVerifier(secret: string): (token: string) => Promise<Principal> {
+  const key = new TextEncoder().encode(secret);
+  return async (token) => {
+    let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
+    try {
+      ({ payload } = await jwtVerify(token, key, {
+        algorithms: ['HS256'],
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        requiredClaims: ['sub', 'exp'],
+        clockTolerance: 5,
+      }));
+    } catch (err) {
+      if (err instanceof joseErrors.JWTExpired) throw new TokenError('token expired');
+      throw new TokenError('invalid token');
+    }
+    const userId = payload.sub ?? '';
+    if (!isUserId(userId)) throw new TokenError('invalid token subject');
+    const scopes = new Set<Scope>();
+    if (typeof payload.scope === 'string') {
+      for (const s of payload.scope.split(' ')) if (isScope(s)) scopes.add(s);
+    }
+    return { userId, scopes };
+  };
+}

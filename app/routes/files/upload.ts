@@ -1,0 +1,129 @@
+import type {} from '@fastify/multipart';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { checkCapacity } from '../../alerts/capacity';
+import type { AppContext } from '../../context';
+import { AppError, errors } from '../../errors';
+import { categoryOf, resolveContentType } from '../../storage/category';
+import { newFileId } from '../../storage/keys';
+import { bearer, ErrorBody, errorResponses, FileBody } from '../schemas';
+import { checkFileName } from './names';
+import { toFileBody } from './view';
+
+// Upper bound on the multipart framing around the file: boundaries, part headers (name ≤ 255
+// bytes), and the few small fields busboy is allowed below. Content-Length minus this is a lower
+// bound on the file's size, so refusing on it up front never refuses a file that would fit.
+const MULTIPART_OVERHEAD = 64 * 1024;
+
+const UploadBody = Type.Object({
+  file: Type.String({ format: 'binary', description: 'the file; its filename is kept as the name' }),
+});
+
+export const uploadRoute: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
+  const { config, storage, usage, metrics } = ctx;
+  const quota = config.userQuotaBytes;
+
+  app.post(
+    '/v1/files',
+    {
+      onRequest: ctx.auth.require('write'),
+      schema: {
+        tags: ['files'],
+        summary: 'Upload a file (multipart/form-data, field "file")',
+        security: bearer,
+        querystring: Type.Object({}, { additionalProperties: false }),
+        response: { 201: FileBody, 413: ErrorBody, 415: ErrorBody, ...errorResponses },
+      },
+      config: {
+        // The body is streamed by the handler, not validated; describe it for the OpenAPI document only.
+        swaggerTransform: ({ schema, url }: { schema: object; url: string }) => ({
+          url,
+          schema: { ...schema, consumes: ['multipart/form-data'], body: UploadBody },
+        }),
+      },
+    },
+    async (request, reply) => {
+      const userId = request.principal!.userId;
+      if (!request.isMultipart()) throw errors.notMultipart();
+      const current = await usage.user(userId);
+
+      const declared = Number(request.headers['content-length']);
+      if (Number.isSafeInteger(declared)) {
+        const fileAtLeast = declared - MULTIPART_OVERHEAD;
+        if (fileAtLeast > config.maxUploadBytes) throw errors.tooLarge(config.maxUploadBytes);
+        if (quota !== null && current.bytes + usage.reservedBytes(userId) + fileAtLeast > quota) {
+          throw errors.quotaExceeded(quota, current.bytes);
+        }
+      }
+
+      const part = await request
+        .file({
+          // preservePath: keep "../x" as sent so it is refused, rather than silently cut to "x".
+          preservePath: true,
+          limits: {
+            files: 1,
+            fields: 10,
+            fieldSize: 1024,
+            parts: 12,
+            headerPairs: 20,
+            fileSize: config.maxUploadBytes + 1,
+          },
+        })
+        .catch((err: { code?: string }) => {
+          // busboy's own errors (no boundary, garbage) are the client's; Fastify's keep their codes.
+          if (err.code?.startsWith('FST_')) throw err;
+          throw errors.badRequest('invalid_multipart', 'the multipart body could not be parsed');
+        });
+      if (!part)
+        throw errors.badRequest('missing_file', 'no file in the request: send it in a field named "file"');
+      if (part.fieldname !== 'file') {
+        throw errors.badRequest(
+          'missing_file',
+          `the file must be in a field named "file", not "${part.fieldname}"`,
+        );
+      }
+      const name = checkFileName(part.filename);
+      const contentType = resolveContentType(part.mimetype, name);
+      const category = categoryOf(contentType);
+      const createdAt = new Date();
+      const id = newFileId(category, createdAt.getTime());
+
+      const reservation = usage.reserve(userId);
+      let record: Awaited<ReturnType<typeof storage.put>>;
+      try {
+        record = await storage.put({
+          userId,
+          id,
+          name,
+          contentType,
+          category,
+          createdAt,
+          body: part.file,
+          admit: (bytesSoFar) => {
+            if (bytesSoFar > config.maxUploadBytes) throw errors.tooLarge(config.maxUploadBytes);
+            reservation.bytes = bytesSoFar;
+            if (quota === null) return;
+            // Re-read the cached usage each time: this host's other uploads may have finished meanwhile.
+            const used = usage.peek(userId)?.bytes ?? current.bytes;
+            if (used + usage.reservedBytes(userId) > quota) throw errors.quotaExceeded(quota, used);
+          },
+        });
+        usage.recordPut(userId, category, record.size);
+      } catch (err) {
+        if (!(err instanceof AppError) && (err === part.file.errored || request.raw.aborted)) {
+          throw errors.badRequest(
+            'upload_aborted',
+            'the upload ended before the file was complete, or its multipart framing is broken',
+          );
+        }
+        throw err;
+      } finally {
+        reservation.release();
+      }
+      metrics.uploadedBytes.inc(record.size);
+      checkCapacity(ctx, request.log);
+      reply.code(201);
+      return toFileBody(record);
+    },
+  );
+};

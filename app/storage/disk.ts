@@ -1,0 +1,221 @@
+import { randomUUID } from 'node:crypto';
+import { constants, createWriteStream, type Dirent } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { CATEGORIES, type Category } from './category';
+import { FILES_PREFIX, isUserId, objectKey, parseFileId } from './keys';
+import { UploadMeter } from './streams';
+import type { ByteRange, FileRecord, ObjectSummary, PutRequest, ReadResult, StorageBackend } from './types';
+
+/**
+ * Local-disk backend: the embedded default, for `npm start` on a fresh machine and for single-host
+ * deployments. Layout under the root:
+ *
+ *   files/{userId}/{category}/{yyyy}/{mm}/{fileId}/content     the bytes
+ *   files/{userId}/{category}/{yyyy}/{mm}/{fileId}/meta.json   name, type, sha256, …
+ *   tmp/{host}.{pid}.{uuid}/                                    uploads and deletes in progress
+ *
+ * Atomicity: an upload is written into its own folder under tmp/ (same filesystem), both files are
+ * fsynced, then the folder is renamed into place with one rename(2). A crash leaves either the whole
+ * file or a folder in tmp/, never a half file in files/. A delete renames the folder into tmp/ first,
+ * so it disappears at once. tmp/ entries of processes that are gone are removed at start; entries of
+ * live processes (an old cluster worker finishing its uploads during a deploy) are left alone.
+ *
+ * Several processes on one host may share the folder; several hosts should not (use OSS).
+ */
+export class DiskStorage implements StorageBackend {
+  readonly kind = 'disk' as const;
+  private readonly filesDir: string;
+  private readonly tmpDir: string;
+  private readonly tmpTag = `${os.hostname().replace(/[^A-Za-z0-9_-]/g, '_')}.${process.pid}`;
+
+  constructor(private readonly root: string) {
+    this.filesDir = path.join(root, FILES_PREFIX);
+    this.tmpDir = path.join(root, 'tmp');
+  }
+
+  async init(): Promise<void> {
+    await fs.mkdir(this.filesDir, { recursive: true });
+    await fs.mkdir(this.tmpDir, { recursive: true });
+    await this.removeDebris();
+  }
+
+  keyOf(userId: string, id: string): string {
+    return objectKey(userId, id);
+  }
+
+  async put(req: PutRequest): Promise<FileRecord> {
+    const work = await this.newTmp();
+    try {
+      const meter = new UploadMeter(req.admit);
+      const contentPath = path.join(work, 'content');
+      await pipeline(req.body, meter, createWriteStream(contentPath, { flags: 'wx' }));
+      // fsync works per file, not per descriptor: a fresh one flushes what the stream wrote.
+      await syncFile(contentPath);
+      const record: FileRecord = {
+        id: req.id,
+        userId: req.userId,
+        name: req.name,
+        size: meter.tally.bytes,
+        contentType: req.contentType,
+        category: req.category,
+        sha256: meter.tally.sha256,
+        createdAt: req.createdAt.toISOString(),
+      };
+      await writeSynced(path.join(work, 'meta.json'), JSON.stringify(record));
+      await syncFile(work);
+      const target = this.pathOf(req.userId, req.id);
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      await fs.rename(work, target);
+      await syncFile(path.dirname(target));
+      return record;
+    } catch (err) {
+      await fs.rm(work, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  async stat(userId: string, id: string): Promise<FileRecord | null> {
+    return readMeta(path.join(this.pathOf(userId, id), 'meta.json'));
+  }
+
+  async read(userId: string, id: string, range?: ByteRange): Promise<ReadResult | null> {
+    const dir = this.pathOf(userId, id);
+    const file = await readMeta(path.join(dir, 'meta.json'));
+    if (!file) return null;
+    // Open before answering so a file deleted in between is a 404, not a broken stream.
+    const handle = await fs.open(path.join(dir, 'content'), constants.O_RDONLY).catch(notFoundToNull);
+    if (!handle) return null;
+    const body = handle.createReadStream({ start: range?.start, end: range?.end });
+    return { file, body };
+  }
+
+  async delete(userId: string, id: string): Promise<boolean> {
+    const dir = this.pathOf(userId, id);
+    const trash = path.join(this.tmpDir, `${this.tmpTag}.${randomUUID()}`);
+    try {
+      await fs.rename(dir, trash);
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+    await fs.rm(trash, { recursive: true, force: true });
+    return true;
+  }
+
+  async list(userId?: string): Promise<ObjectSummary[]> {
+    const users = userId ? [userId] : (await readDirs(this.filesDir)).filter(isUserId);
+    const out: ObjectSummary[] = [];
+    for (const user of users) {
+      for (const category of CATEGORIES) await this.listCategory(user, category, out);
+    }
+    return out;
+  }
+
+  async presign(): Promise<string | null> {
+    return null;
+  }
+
+  async check(): Promise<void> {
+    await fs.access(this.filesDir, constants.W_OK);
+    await fs.access(this.tmpDir, constants.W_OK);
+  }
+
+  private async listCategory(userId: string, category: Category, out: ObjectSummary[]): Promise<void> {
+    const base = path.join(this.filesDir, userId, category);
+    for (const yyyy of await readDirs(base)) {
+      for (const mm of await readDirs(path.join(base, yyyy))) {
+        const monthDir = path.join(base, yyyy, mm);
+        const ids = (await readDirs(monthDir)).filter((id) => parseFileId(id)?.category === category);
+        const sizes = await Promise.all(
+          ids.map((id) => fs.stat(path.join(monthDir, id, 'content')).then((s) => s.size, notFoundToNull)),
+        );
+        ids.forEach((id, i) => {
+          const size = sizes[i];
+          // A folder is only ever renamed in complete, so this guards against foreign debris only.
+          if (size !== null && size !== undefined && this.pathOf(userId, id) === path.join(monthDir, id)) {
+            out.push({ userId, id, category, size });
+          }
+        });
+      }
+    }
+  }
+
+  private pathOf(userId: string, id: string): string {
+    return path.join(this.root, objectKey(userId, id));
+  }
+
+  private async newTmp(): Promise<string> {
+    const dir = path.join(this.tmpDir, `${this.tmpTag}.${randomUUID()}`);
+    await fs.mkdir(dir);
+    return dir;
+  }
+
+  /** Removes tmp/ entries left by processes of this host that no longer run, or older than a day. */
+  private async removeDebris(): Promise<void> {
+    const host = this.tmpTag.split('.')[0];
+    const dayAgo = Date.now() - 24 * 3600_000;
+    for (const entry of await fs.readdir(this.tmpDir)) {
+      const [entryHost, pidText] = entry.split('.');
+      const pid = Number(pidText);
+      const full = path.join(this.tmpDir, entry);
+      let stale = entryHost === host && Number.isInteger(pid) && !isAlive(pid);
+      if (!stale) {
+        const st = await fs.stat(full).catch(notFoundToNull);
+        stale = st !== null && st.mtimeMs < dayAgo;
+      }
+      if (stale) await fs.rm(full, { recursive: true, force: true });
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function readMeta(file: string): Promise<FileRecord | null> {
+  const text = await fs.readFile(file, 'utf8').catch(notFoundToNull);
+  return text === null ? null : (JSON.parse(text) as FileRecord);
+}
+
+async function writeSynced(file: string, data: string): Promise<void> {
+  const handle = await fs.open(file, 'wx');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function syncFile(file: string): Promise<void> {
+  const handle = await fs.open(file, constants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readDirs(dir: string): Promise<string[]> {
+  const entries: Dirent[] | null = await fs.readdir(dir, { withFileTypes: true }).catch(notFoundToNull);
+  return (entries ?? []).filter((e) => e.isDirectory()).map((e) => e.name);
+}
+
+function isNotFound(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+function notFoundToNull(err: unknown): null {
+  if (isNotFound(err)) return null;
+  throw err;
+}
