@@ -6,6 +6,7 @@ import { webhookSink } from './alerts/webhook';
 import { createUrlSigner } from './auth/url-sign';
 import type { Config } from './config';
 import type { AppContext } from './context';
+import { isDraining } from './http/drain';
 import type { ReleaseInfo } from './manifest';
 import { registerAuth } from './plugins/auth';
 import { registerDocs } from './plugins/docs';
@@ -84,7 +85,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     app.server.keepAliveTimeout = Math.min(app.server.keepAliveTimeout, DRAIN_KEEP_ALIVE_MS);
   });
   app.addHook('onSend', async (_request, reply) => {
-    if (ctx.state.closing && !reply.raw.headersSent) reply.header('connection', 'close');
+    if ((ctx.state.closing || isDraining(app.server)) && !reply.raw.headersSent) {
+      reply.header('connection', 'close');
+    }
   });
   await app.register(multipart, {
     limits: { files: 1, fields: 10, fieldSize: 1024, parts: 12, headerPairs: 20 },

@@ -1,5 +1,6 @@
 import { buildApp } from './app';
 import { ConfigError, loadConfig, redactedConfig } from './config';
+import { drain, trackConnections } from './http/drain';
 import { resolveManifest } from './manifest';
 
 /**
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
   }
 
   const app = await buildApp(config, { release });
+  trackConnections(app.server);
   if (config.auth.isDevSecret) {
     app.log.warn(
       'AUTH_SECRET is not set: using the built-in DEVELOPMENT secret. Never run production like this.',
@@ -41,17 +43,20 @@ async function main(): Promise<void> {
       app.server.closeAllConnections();
       process.exit(1);
     }, config.shutdownTimeoutMs);
-    app.close().then(
-      () => {
-        clearTimeout(timer);
-        app.log.info('closed');
-        process.exit(0);
-      },
-      (err) => {
-        app.log.error({ err }, 'error while closing');
-        process.exit(1);
-      },
-    );
+    // Drain first (see http/drain.ts), then close: by then no socket is left for close() to cut.
+    drain(app.server, { timeoutMs: config.shutdownTimeoutMs })
+      .then(() => app.close())
+      .then(
+        () => {
+          clearTimeout(timer);
+          app.log.info('closed');
+          process.exit(0);
+        },
+        (err) => {
+          app.log.error({ err }, 'error while closing');
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));

@@ -71,7 +71,8 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
     commit: source.commit,
     buildTime: new Date(source.epoch * 1000).toISOString(),
     node: config.app.node,
-    entry: ENTRY,
+    // ncc names its output after the entry's module kind: index.mjs for an .mjs entry, else index.js.
+    entry: files.some((f) => f.path === ENTRY) ? ENTRY : `${BUNDLE_DIR}/index.mjs`,
     files: files.map((f) => ({ path: f.path, size: f.bytes.length, sha256: sha256(f.bytes) })),
   };
   files.push({ path: MANIFEST_FILE, bytes: serializeManifest(manifest) });

@@ -145,7 +145,7 @@ function resolveEnvironment(
         address,
         port: h.port ?? 22,
         appPort: h.appPort ?? appPort,
-        path: local ? resolve(path, hostName) : path,
+        path: local ? resolve(path, hostName) : (h.path ?? path),
         ...(h.hostKey ? { hostKey: h.hostKey } : {}),
       };
     }),

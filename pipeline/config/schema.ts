@@ -29,6 +29,13 @@ const Host = Type.Object(
         description: 'Port the app listens on for this host; defaults to app.port.',
       }),
     ),
+    path: Type.Optional(
+      Type.String({
+        pattern: '^/',
+        description: "This host's deploy root when it differs from the environment's path (ssh only).",
+        errorMessage: 'must be an absolute path',
+      }),
+    ),
     hostKey: Type.Optional(
       Type.String({
         pattern: '^(SHA256:)?[A-Za-z0-9+/]{43}=?$',
