@@ -4,7 +4,7 @@
 import { chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { main } from '../../../pipeline/cli/main';
 import { loadConfig } from '../../../pipeline/config/load';
 import { acquireEnvLock, envLockKey } from '../../../pipeline/deploy/env-lock';
