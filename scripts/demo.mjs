@@ -110,6 +110,13 @@ for (const p of ports)
 step(8, 'Roll back: back to 1.0.0 from disk, no download; 1.1.0 is marked bad');
 await run('rollback', 'local');
 
+const kept = await fetch(`http://127.0.0.1:${ports[0]}/v1/files/${file.id}/content`, {
+  headers: { authorization: `Bearer ${token}` },
+});
+console.log(
+  `after two switches, GET /v1/files/${file.id}/content on host-1 → ${kept.status} ${JSON.stringify(await kept.text())}`,
+);
+
 step(9, 'Where things stand');
 await run('status', 'local');
 await run('history', 'local');
