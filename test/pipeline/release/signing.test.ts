@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
-  type ReleaseManifest,
   checkVersion,
   isSafeRelativePath,
   parseManifest,
+  type ReleaseManifest,
   serializeManifest,
 } from '../../../pipeline/release/manifest';
 import {
