@@ -7,6 +7,10 @@ import type { HostOutcome } from '../deploy/rollout';
 import { whoAmI } from '../deploy/session';
 import { createRegistry } from '../registry/create-registry';
 import type { CommandContext } from './command';
+import { table } from './io';
+
+// Re-exported for the fleet commands that import it from here.
+export { table };
 
 export function fleetContext(ctx: CommandContext): FleetContext {
   const config = ctx.config();
@@ -19,16 +23,6 @@ export function fleetContext(ctx: CommandContext): FleetContext {
     who: whoAmI(ctx.io.env),
     log: (line) => ctx.out.print(line),
   };
-}
-
-export function table(header: string[], rows: string[][]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)];
 }
 
 export function outcomeTable(outcomes: HostOutcome[]): string[] {

@@ -2,7 +2,8 @@ import { readAudit } from '../../deploy/audit';
 import { UsageError } from '../../errors';
 import type { Command } from '../command';
 import { ExitCode } from '../exit-codes';
-import { fleetContext, table } from '../fleet';
+import { fleetContext } from '../fleet';
+import { table } from '../io';
 
 export const command: Command = {
   usage: 'ferry history <env> [--limit N] [--json]',

@@ -4,7 +4,7 @@ import { listEnvRecords } from '../../registry/env-record';
 import { readIndex } from '../../registry/release-index';
 import type { Command } from '../command';
 import { ExitCode } from '../exit-codes';
-import { formatBytes } from '../io';
+import { formatBytes, table } from '../io';
 
 export const command: Command = {
   usage: 'ferry releases [--limit N] [--json]',
@@ -58,15 +58,12 @@ examples:
       v.commit?.slice(0, 7) ?? '-',
       v.environments.join(', ') || '-',
     ]);
-    const header = ['VERSION', 'PUBLISHED', 'SIZE', 'SHA256', 'COMMIT', 'ENVIRONMENTS'];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-    const line = (cells: string[]) =>
-      cells
-        .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-        .join('  ')
-        .trimEnd();
-    ctx.out.print(ctx.style.bold(line(header)));
-    for (const r of rows) ctx.out.print(line(r));
+    const [head, ...lines] = table(
+      ['VERSION', 'PUBLISHED', 'SIZE', 'SHA256', 'COMMIT', 'ENVIRONMENTS'],
+      rows,
+    );
+    ctx.out.print(ctx.style.bold(head ?? ''));
+    for (const l of lines) ctx.out.print(l);
     return ExitCode.Ok;
   },
 };
