@@ -24,6 +24,10 @@ export interface OssStorageConfig {
   accessKeyId: string;
   accessKeySecret: string;
   securityToken: string | null;
+  /** OSS_RAM_ROLE: STS credentials of the ECS instance's RAM role instead of the keys above. */
+  ramRole: string | null;
+  /** ECS_METADATA_ENDPOINT: where the instance metadata service answers. */
+  metadataEndpoint: string;
   timeoutMs: number;
 }
 
@@ -170,6 +174,7 @@ export function loadConfig(env: Env = process.env): Config {
   let storage: Config['storage'];
   if (backend === 'oss') {
     const why = 'when STORAGE_BACKEND=oss';
+    const ramRole = r.string('OSS_RAM_ROLE', /^[A-Za-z0-9._-]{1,64}$/, 'a RAM role name') ?? null;
     const endpoint = r.url('OSS_ENDPOINT');
     const region =
       r.string('OSS_REGION', /^oss-[a-z0-9-]+$/, 'an OSS region such as oss-cn-shenzhen') ?? null;
@@ -189,9 +194,14 @@ export function loadConfig(env: Env = process.env): Config {
       internal: r.bool('OSS_INTERNAL', false),
       cname: r.bool('OSS_CNAME', false),
       secure: r.bool('OSS_SECURE', true),
-      accessKeyId: r.required('OSS_ACCESS_KEY_ID', why),
-      accessKeySecret: r.required('OSS_ACCESS_KEY_SECRET', why),
+      // With a RAM role the keys come from the ECS metadata service, rotating; none is configured.
+      accessKeyId: ramRole ? (r.string('OSS_ACCESS_KEY_ID') ?? '') : r.required('OSS_ACCESS_KEY_ID', why),
+      accessKeySecret: ramRole
+        ? (r.string('OSS_ACCESS_KEY_SECRET') ?? '')
+        : r.required('OSS_ACCESS_KEY_SECRET', why),
       securityToken: r.string('OSS_SECURITY_TOKEN') ?? null,
+      ramRole,
+      metadataEndpoint: r.url('ECS_METADATA_ENDPOINT') ?? 'http://100.100.100.200',
       timeoutMs: r.int('OSS_TIMEOUT_MS', 60_000, 1000, 600_000),
     };
   } else {

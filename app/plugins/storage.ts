@@ -1,12 +1,16 @@
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
+import { ecsRamRoleCredentials } from '../../pipeline/credentials/ecs-metadata';
 import type { Config } from '../config';
 import { DiskStorage } from '../storage/disk';
 import { type CredentialsProvider, OssStorage } from '../storage/oss';
 import type { StorageBackend } from '../storage/types';
 import type { Metrics } from './metrics';
 
-/** Builds the configured backend. `credentials` replaces the static OSS keys (rotating STS). */
+/**
+ * Builds the configured backend. `credentials` replaces the static OSS keys (rotating STS); without it,
+ * OSS_RAM_ROLE selects the ECS instance's RAM role through the metadata service.
+ */
 export function createStorage(
   config: Config,
   log: FastifyBaseLogger,
@@ -23,11 +27,15 @@ export function createStorage(
     cname: s.cname,
     secure: s.secure,
     timeoutMs: s.timeoutMs,
-    credentials: credentials ?? {
-      accessKeyId: s.accessKeyId,
-      accessKeySecret: s.accessKeySecret,
-      securityToken: s.securityToken ?? undefined,
-    },
+    credentials:
+      credentials ??
+      (s.ramRole
+        ? ecsRamRoleCredentials({ role: s.ramRole, endpoint: s.metadataEndpoint })
+        : {
+            accessKeyId: s.accessKeyId,
+            accessKeySecret: s.accessKeySecret,
+            securityToken: s.securityToken ?? undefined,
+          }),
     log,
     onRetry: (operation) => metrics.storageRetries.inc({ operation }),
   });

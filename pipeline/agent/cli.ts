@@ -21,6 +21,7 @@ import { status } from './status';
 import { Supervisor } from './supervisor';
 import { readSupervisorState, runningSupervisor } from './supervisor-state';
 import { currentVersion } from './switch';
+import { sync } from './sync';
 import { AGENT_PROTOCOL, AGENT_VERSION } from './version';
 
 type Flags = Record<string, string | boolean | undefined>;
@@ -45,6 +46,7 @@ const SPECS: Record<string, Spec> = {
     'health-timeout': { type: 'string' },
   },
   status: { 'no-health': { type: 'boolean' } },
+  sync: { 'health-timeout': { type: 'string' } },
   history: { limit: { type: 'string' } },
   unlock: {},
   prune: { keep: { type: 'string' } },
@@ -57,6 +59,7 @@ export const AGENT_USAGE = `usage: agent <command> --root DIR [--who USER@HOST] 
   version
   deploy --version V --manifest-url U --signature-url U --artifact-url U [--health-timeout S] [--allow-bad] [--keep N]
   rollback [--to V] [--no-mark-bad] [--allow-bad] [--health-timeout S]
+  sync [--health-timeout S]     (pull mode: converge to the environment's channel, .ferry/pull.json)
   status [--no-health]          history [--limit N]          unlock
   prune [--keep N]              recover                      supervise
   service start|stop|reload|status`;
@@ -168,6 +171,11 @@ async function dispatch(
         to: typeof flags.to === 'string' ? flags.to : undefined,
         markBad: flags['no-mark-bad'] !== true,
         allowBad: flags['allow-bad'] === true,
+        healthTimeoutSec: int(flags, 'health-timeout', 1),
+      });
+    case 'sync':
+      // Timer runs pass no --who: history then says the host pulled by itself.
+      return sync(typeof flags.who === 'string' && flags.who ? ctx : { ...ctx, who: `sync@${hostname()}` }, {
         healthTimeoutSec: int(flags, 'health-timeout', 1),
       });
     case 'status':

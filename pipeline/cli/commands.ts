@@ -51,6 +51,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./commands/rollback'),
   },
   {
+    name: 'promote',
+    summary: 'move the signed channel that pull-mode hosts converge to',
+    load: () => import('./commands/promote'),
+  },
+  {
     name: 'status',
     summary: 'show what every host of an environment runs, and its health',
     load: () => import('./commands/status'),

@@ -26,6 +26,8 @@ export interface AgentCommandArgs {
   deploy: DeployArgs;
   rollback: RollbackArgs;
   status: { health?: boolean };
+  /** Pull mode: converge to the environment's channel (docs/pull.md). */
+  sync: { healthTimeoutSec?: number };
   history: { limit?: number };
   unlock: Record<string, never>;
   prune: { keep?: number };
@@ -96,6 +98,9 @@ function flagsFor(command: AgentCommand, args: unknown): string[] {
     }
     case 'status':
       on('no-health', (args as AgentCommandArgs['status']).health === false);
+      break;
+    case 'sync':
+      add('health-timeout', (args as AgentCommandArgs['sync']).healthTimeoutSec);
       break;
     case 'history':
       add('limit', (args as AgentCommandArgs['history']).limit);

@@ -29,7 +29,7 @@ function check(value: string, re: RegExp, what: string): string {
 }
 
 export function unitFileName(unitName: string): string {
-  return unitName.endsWith('.service') ? unitName : `${unitName}.service`;
+  return /\.(service|timer)$/.test(unitName) ? unitName : `${unitName}.service`;
 }
 
 export function unitPath(unitName: string): string {
@@ -126,4 +126,97 @@ export function systemctlArgv(
     argv.push(unitFileName(check(unitName, SAFE_NAME, 'unitName')));
   }
   return argv;
+}
+
+export interface SyncTimerOptions {
+  /** The service's unit name; the pair is named <unitName>-sync.{service,timer}. */
+  unitName: string;
+  user: string;
+  group?: string;
+  root: string;
+  nodePath: string;
+  /** Seconds between runs, counted from the end of the last one (OnUnitActiveSec=). */
+  intervalSeconds: number;
+  /** Random extra delay per run, so a fleet does not hit the registry in step (RandomizedDelaySec=). */
+  jitterSeconds: number;
+  /** Cap on one run: download, switch and health gate included (default 15 minutes). */
+  timeoutSec?: number;
+}
+
+/** Pull mode's units: `<unit>-sync.service` (oneshot `agent sync`) and the `.timer` that starts it. */
+export function syncUnitNames(unitName: string): { service: string; timer: string } {
+  const base = `${check(unitName.replace(/\.service$/, ''), SAFE_NAME, 'unitName')}-sync`;
+  return { service: `${base}.service`, timer: `${base}.timer` };
+}
+
+export function syncServiceUnit(o: SyncTimerOptions): string {
+  const root = check(posix.normalize(o.root).replace(/\/$/, ''), SAFE_PATH, 'root');
+  const node = check(o.nodePath, SAFE_PATH, 'nodePath');
+  const user = check(o.user, SAFE_NAME, 'user');
+  const group = o.group ? check(o.group, SAFE_NAME, 'group') : undefined;
+  const names = syncUnitNames(o.unitName);
+  const underHome = root === '/home' || root.startsWith('/home/');
+  return [
+    '# Written by `ferry setup --pull`; changes are overwritten on the next setup.',
+    '[Unit]',
+    `Description=${names.service.replace(/\.service$/, '')} (Ferry pull: converge to the channel)`,
+    'After=network-online.target',
+    'Wants=network-online.target',
+    '',
+    '[Service]',
+    // oneshot: the timer starts the next run only after this one ended, so runs never overlap.
+    'Type=oneshot',
+    `User=${user}`,
+    ...(group ? [`Group=${group}`] : []),
+    `WorkingDirectory=${root}`,
+    `ExecStart=${node} ${agentEntry(root)} sync --root ${root}`,
+    `TimeoutStartSec=${o.timeoutSec ?? 900}`,
+    // The agent SIGHUPs the supervisor (its own unit) and never starts processes that outlive the run.
+    'StandardOutput=journal',
+    'StandardError=journal',
+    `SyslogIdentifier=${names.service.replace(/\.service$/, '')}`,
+    'NoNewPrivileges=yes',
+    'ProtectSystem=strict',
+    `ReadWritePaths=${root}`,
+    `ProtectHome=${underHome ? 'read-only' : 'yes'}`,
+    'PrivateTmp=yes',
+    'PrivateDevices=yes',
+    'ProtectKernelTunables=yes',
+    'ProtectKernelModules=yes',
+    'ProtectControlGroups=yes',
+    'RestrictSUIDSGID=yes',
+    'RestrictRealtime=yes',
+    'LockPersonality=yes',
+    'MemoryDenyWriteExecute=no',
+    'SystemCallArchitectures=native',
+    '',
+  ].join('\n');
+}
+
+export function syncTimerUnit(o: SyncTimerOptions): string {
+  const names = syncUnitNames(o.unitName);
+  const seconds = (n: number, what: string) => {
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${what} must be a whole number of seconds`);
+    return `${n}s`;
+  };
+  return [
+    '# Written by `ferry setup --pull`; changes are overwritten on the next setup.',
+    '[Unit]',
+    `Description=Run ${names.service} every ${o.intervalSeconds}s`,
+    '',
+    '[Timer]',
+    // The first run soon after boot (or at once when the timer starts later than that), then one
+    // interval after each run finished.
+    'OnBootSec=1min',
+    `OnUnitActiveSec=${seconds(o.intervalSeconds, 'intervalSeconds')}`,
+    `RandomizedDelaySec=${seconds(o.jitterSeconds, 'jitterSeconds')}`,
+    // A run missed while the machine was off happens at the next boot instead of being skipped.
+    'Persistent=true',
+    'AccuracySec=1s',
+    `Unit=${names.service}`,
+    '',
+    '[Install]',
+    'WantedBy=timers.target',
+    '',
+  ].join('\n');
 }

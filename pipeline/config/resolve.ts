@@ -68,6 +68,17 @@ export interface EnvironmentConfig {
   /** bind: the address the app listens on (HOST). */
   service: { mode: 'systemd' | 'process'; workers: number; unitName: string; bind: string };
   lockTtlSeconds: number;
+  /** Set when the environment runs in pull mode (environments.<e>.pull): see docs/pull.md. */
+  pull?: PullConfig;
+}
+
+export interface PullConfig {
+  intervalSeconds: number;
+  jitterSeconds: number;
+  channelTtlSeconds: number;
+  /** The instances' RAM role; without it hosts need static keys (FERRY_PULL_ACCESS_KEY_ID at setup). */
+  ramRole?: string;
+  metadataEndpoint: string;
 }
 
 export interface FerryConfig {
@@ -167,6 +178,17 @@ function resolveEnvironment(
       bind: e.service?.bind ?? (local ? '127.0.0.1' : '0.0.0.0'),
     },
     lockTtlSeconds: e.lockTtlSeconds ?? 900,
+    ...(e.pull
+      ? {
+          pull: {
+            intervalSeconds: e.pull.intervalSeconds ?? 120,
+            jitterSeconds: e.pull.jitterSeconds ?? 60,
+            channelTtlSeconds: e.pull.channelTtlSeconds ?? 7 * 86400,
+            ...(e.pull.ramRole ? { ramRole: e.pull.ramRole } : {}),
+            metadataEndpoint: stripSlash(e.pull.metadataEndpoint ?? 'http://100.100.100.200'),
+          },
+        }
+      : {}),
   };
 }
 

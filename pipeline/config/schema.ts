@@ -5,6 +5,7 @@
 import { type Static, Type } from 'typebox';
 
 const NAME = '^[a-z][a-z0-9-]{0,62}$';
+const URL_PATTERN = '^https?://[^\\s/]+/?$';
 
 const Host = Type.Object(
   {
@@ -92,6 +93,56 @@ const Service = Type.Object(
   { additionalProperties: false },
 );
 
+const Pull = Type.Object(
+  {
+    intervalSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 10,
+        maximum: 86400,
+        default: 120,
+        description: 'How often each host runs `agent sync` (the systemd timer, OnUnitActiveSec=).',
+      }),
+    ),
+    jitterSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 86400,
+        default: 60,
+        description: 'Random delay added to each run (RandomizedDelaySec=), so hosts do not pull at once.',
+      }),
+    ),
+    channelTtlSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 300,
+        maximum: 90 * 86400,
+        default: 7 * 86400,
+        description:
+          'Lifetime of a channel `ferry promote` issues; hosts refuse an expired one, so re-issue it more often.',
+      }),
+    ),
+    ramRole: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9._-]{1,64}$',
+        description: "The ECS instances' RAM role: hosts read the registry with its STS credentials.",
+        errorMessage: 'must be a RAM role name (letters, digits, . _ -)',
+      }),
+    ),
+    metadataEndpoint: Type.Optional(
+      Type.String({
+        pattern: URL_PATTERN,
+        default: 'http://100.100.100.200',
+        description: 'The ECS instance metadata service (only tests move it).',
+        errorMessage: 'must be an http(s) URL with no path',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Pull mode: hosts converge to the signed channel `ferry promote` moves (docs/pull.md); deploy and rollback move it too.',
+  },
+);
+
 const Environment = Type.Object(
   {
     transport: Type.Union([Type.Literal('ssh'), Type.Literal('local')], {
@@ -132,6 +183,7 @@ const Environment = Type.Object(
         description: 'A deploy lock older than this is considered abandoned.',
       }),
     ),
+    pull: Type.Optional(Pull),
   },
   { additionalProperties: false },
 );
@@ -150,8 +202,6 @@ const LocalRegistry = Type.Object(
   },
   { additionalProperties: false },
 );
-
-const URL_PATTERN = '^https?://[^\\s/]+/?$';
 
 const OssRegistry = Type.Object(
   {

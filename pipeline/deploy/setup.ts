@@ -12,6 +12,7 @@ import { runAgent } from './agent-client';
 import type { FleetContext } from './context';
 import { mapLimit } from './plan';
 import { closeHosts, type HostHandle, openHosts } from './session';
+import { installPull, type PullPlan, planPull } from './setup-pull';
 
 export interface SetupOutcome {
   host: string;
@@ -22,7 +23,7 @@ export interface SetupOutcome {
 
 export async function setupEnv(
   ctx: FleetContext,
-  opts: { envFile?: string; bundleDir: string },
+  opts: { envFile?: string; bundleDir: string; pull?: boolean },
 ): Promise<SetupOutcome[]> {
   const { config, envCfg } = ctx;
   const publicKey = config.signing.publicKey;
@@ -36,6 +37,8 @@ export async function setupEnv(
     );
   }
   const envFileBytes = opts.envFile ? await readFile(opts.envFile) : null;
+  // Pull mode (--pull, or a pull: block in releases.yaml) is checked before any slow work.
+  const pull = opts.pull || envCfg.pull ? planPull(ctx) : null;
   ctx.log(`building the host agent…`);
   await buildAgentBundle(opts.bundleDir);
   const agentFiles = await Promise.all(
@@ -50,7 +53,7 @@ export async function setupEnv(
     return await mapLimit(hosts, envCfg.concurrency, async (h) => {
       const steps: string[] = [];
       try {
-        await setupHost(ctx, h, { publicKey, envFileBytes, agentFiles, steps });
+        await setupHost(ctx, h, { publicKey, envFileBytes, agentFiles, steps, pull });
         ctx.log(`  ${h.host.name}  ready (${steps.join(', ')})`);
         return { host: h.host.name, ok: true, steps };
       } catch (err) {
@@ -71,6 +74,7 @@ async function setupHost(
     envFileBytes: Buffer | null;
     agentFiles: { name: string; bytes: Buffer }[];
     steps: string[];
+    pull: PullPlan | null;
   },
 ): Promise<void> {
   const { config, envCfg } = ctx;
@@ -155,4 +159,5 @@ async function setupHost(
     if (!r.ok) throw new FerryError(`starting the service failed: ${r.error?.message}`);
     o.steps.push(r.already ? 'service running' : 'service started');
   }
+  if (o.pull) await installPull(ctx, h, o.pull, nodePath, o.steps);
 }

@@ -1,6 +1,7 @@
 // Picks the registry backend from the config. Only the OSS backend needs credentials, read here from the
-// environment so they never pass through releases.yaml.
+// environment so they never pass through releases.yaml: keys, or a RAM role (OSS_RAM_ROLE) on ECS.
 import type { RegistryConfig } from '../config/resolve';
+import { ramRoleProviderFromEnv } from '../credentials/from-env';
 import { LocalRegistry } from './local';
 import { OssRegistry, type OssRegistryOptions } from './oss';
 import { ossCredentialsFromEnv } from './oss-errors';
@@ -12,5 +13,6 @@ export function createRegistry(
   opts: OssRegistryOptions = {},
 ): Registry {
   if (config.type === 'local') return new LocalRegistry(config.path);
-  return new OssRegistry(config, ossCredentialsFromEnv(env), opts);
+  // On an ECS instance with a RAM role (OSS_RAM_ROLE), STS credentials from the metadata service.
+  return new OssRegistry(config, ramRoleProviderFromEnv(env) ?? ossCredentialsFromEnv(env), opts);
 }

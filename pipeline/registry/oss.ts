@@ -10,6 +10,8 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import OSS from 'ali-oss';
 import type { OssRegistryConfig } from '../config/resolve';
+import { aliOssStsOptions, applyCredentials, primeStsRefresh } from '../credentials/ali-oss';
+import type { CredentialsProvider } from '../credentials/types';
 import { FerryError } from '../errors';
 import { Crc64, crc64 } from './crc64';
 import { codeOf, explain, isAlreadyExists, isNotFound, type OssCredentials } from './oss-errors';
@@ -82,15 +84,32 @@ export class OssRegistry implements Registry {
   private readonly retry: RetryOptions;
   private readonly partConcurrency: number;
 
-  constructor(config: OssRegistryConfig, creds: OssCredentials, opts: OssRegistryOptions = {}) {
+  /** Set when credentials come from a provider (OSS_RAM_ROLE): STS credentials that rotate. */
+  private readonly provider: CredentialsProvider | null;
+
+  constructor(
+    config: OssRegistryConfig,
+    creds: OssCredentials | CredentialsProvider,
+    opts: OssRegistryOptions = {},
+  ) {
     this.description = `oss://${config.bucket}/${config.prefix} (${config.endpoint})`;
+    this.provider = typeof creds === 'function' ? creds : null;
+    const credentialOptions: Pick<
+      OSS.Options,
+      'accessKeyId' | 'accessKeySecret' | 'stsToken' | 'refreshSTSToken' | 'refreshSTSTokenInterval'
+    > =
+      typeof creds === 'function'
+        ? aliOssStsOptions(creds)
+        : {
+            accessKeyId: creds.accessKeyId,
+            accessKeySecret: creds.accessKeySecret,
+            ...(creds.securityToken ? { stsToken: creds.securityToken } : {}),
+          };
     const make = (endpoint: string) =>
       new OSS(<OSS.Options>{
         region: config.region,
         bucket: config.bucket,
-        accessKeyId: creds.accessKeyId,
-        accessKeySecret: creds.accessKeySecret,
-        ...(creds.securityToken ? { stsToken: creds.securityToken } : {}),
+        ...credentialOptions,
         endpoint,
         cname: config.cname,
         secure: endpoint.startsWith('https:'),
@@ -100,6 +119,7 @@ export class OssRegistry implements Registry {
       }) as unknown as OssClient;
     this.client = make(config.endpoint);
     this.internal = make(config.internalEndpoint);
+    if (this.provider) for (const c of [this.client, this.internal]) primeStsRefresh(c);
     this.retry = opts.retry ?? {};
     this.partConcurrency = opts.partConcurrency ?? 3;
   }
@@ -258,6 +278,7 @@ export class OssRegistry implements Registry {
   async presign(key: string, opts: PresignOptions): Promise<string> {
     checkKey(key);
     const client = (opts.endpoint ?? 'internal') === 'internal' ? this.internal : this.client;
+    if (this.provider) await applyCredentials(client, this.provider);
     return client.signatureUrl(key, { expires: opts.expiresSeconds, method: 'GET' });
   }
 

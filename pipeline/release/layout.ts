@@ -40,5 +40,26 @@ export function environmentKey(prefix: string, app: string, env: string): string
   return joinKey(prefix, app, 'environments', `${env}.json`);
 }
 
+/** Where each environment's signed channel lives: what hosts in pull mode converge to (pipeline/channels). */
+export function channelKey(prefix: string, app: string, env: string): string {
+  return joinKey(prefix, app, 'channels', `${env}.json`);
+}
+
+/** Where hosts in pull mode report what they run: one object per host. */
+export function hostStatusPrefix(prefix: string, app: string, env: string): string {
+  return `${joinKey(prefix, app, 'status', env)}/`;
+}
+
+export function hostStatusKey(prefix: string, app: string, env: string, host: string): string {
+  return joinKey(prefix, app, 'status', env, `${host}.json`);
+}
+
 /** Folder names next to the version folders, which therefore cannot be versions. */
-export const RESERVED_VERSIONS: readonly string[] = ['environments', INDEX_FILE, 'status', 'locks'];
+export const RESERVED_VERSIONS: readonly string[] = [
+  'environments',
+  INDEX_FILE,
+  'status',
+  'locks',
+  'channels',
+  'audit',
+];

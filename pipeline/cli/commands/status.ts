@@ -1,20 +1,28 @@
 import { statusEnv } from '../../deploy/status';
 import type { Command } from '../command';
 import { ExitCode } from '../exit-codes';
-import { fleetContext, table } from '../fleet';
+import { fleetContext } from '../fleet';
+import { table } from '../io';
+import { printRegistryStatus } from '../registry-status';
 
 export const command: Command = {
-  usage: 'ferry status <env> [--json]',
+  usage: 'ferry status <env> [--from-registry] [--json]',
   help: `Shows, per host of <env>: the current and previous release, the releases on disk (bad ones
 marked), health and the version answering, the agent version, the host lock holder, and the last action
 with its result. Also the environment's lock and last recorded deploy. Reads only; takes no lock.
 
+options:
+      --from-registry   no SSH: what each pull-mode host last reported to the registry (version, last
+                        sync and its result, errors), and the environment's channel (docs/pull.md)
+
 examples:
   ferry status production
   ferry status production --json | jq '.hosts[] | {host, current}'`,
+  options: { 'from-registry': { type: 'boolean' } },
   positionals: { min: 1, max: 1 },
   async run(ctx) {
     const fleet = fleetContext(ctx);
+    if (ctx.flags['from-registry'] === true) return printRegistryStatus(ctx, fleet);
     const s = await statusEnv(fleet);
     ctx.out.result({ ok: true, ...s });
     if (ctx.out.json) return ExitCode.Ok;
