@@ -9,7 +9,7 @@ import { activate } from './activate';
 import { loadServiceConfig, type ServiceConfig } from './config';
 import type { AgentContext } from './context';
 import { downloadToFile, fetchSmall } from './download';
-import { AgentError } from './errors';
+import { AgentError, diskFullError, isDiskFull } from './errors';
 import { randomSuffix } from './fsutil';
 import { clearJournal, enterStep, type Journal } from './journal';
 import { acquireLock } from './lock';
@@ -138,6 +138,7 @@ async function fetchAndInstall(
         onRetry: (r) => report.event('retry', { step: 'download', ...r }),
       });
     } catch (err) {
+      if (isDiskFull(err)) throw diskFullError(err, 'download', paths.root);
       throw new AgentError('download_failed', `could not download the artifact: ${(err as Error).message}`, {
         step: 'download',
       });
@@ -155,7 +156,15 @@ async function fetchAndInstall(
     await enterStep(paths, env, j, 'unpack');
     report.step('unpack', { version: o.version });
     const cap = Math.min(config.maxUnpackedBytes, Math.max(20 * artifact.size, 64 * 1024 * 1024));
-    await unpackArtifact(download, staging, { maxBytes: cap });
+    const failAfter = env.FERRY_AGENT_FAIL_WRITE_AFTER_BYTES
+      ? Number(env.FERRY_AGENT_FAIL_WRITE_AFTER_BYTES)
+      : NaN;
+    await unpackArtifact(download, staging, {
+      maxBytes: cap,
+      ...(Number.isSafeInteger(failAfter) && failAfter >= 0 ? { failWriteAfterBytes: failAfter } : {}),
+    }).catch((err: unknown) => {
+      throw isDiskFull(err) ? diskFullError(err, 'unpack', paths.root) : err;
+    });
     const problem = await verifyTree(staging, m);
     if (problem) {
       throw new AgentError(

@@ -8,6 +8,7 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { isDiskFull } from './errors';
 import { redactUrl } from './output';
 import { sleep } from './proc';
 
@@ -117,6 +118,8 @@ async function consume(
   } catch (err) {
     body.destroy();
     if (err instanceof Retryable || (err as Error).message.startsWith('body is larger')) throw err;
+    // Our own write failing on a full disk: downloading again cannot help.
+    if (isDiskFull(err)) throw err;
     throw new Retryable((err as Error).message || 'connection reset');
   } finally {
     clearTimeout(timer);

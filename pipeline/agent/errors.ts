@@ -17,11 +17,19 @@ export type AgentErrorCode =
   | 'unsafe_archive'
   | 'archive_too_large'
   | 'release_mismatch'
+  | 'disk_full'
   | 'not_installed'
   | 'nothing_to_roll_back'
   | 'service_down'
   | 'reload_failed'
   | 'health_failed'
+  // pull mode (agent sync): the channel and the credentials to read it
+  | 'channel_invalid'
+  | 'channel_mismatch'
+  | 'channel_expired'
+  | 'channel_replayed'
+  | 'credentials'
+  | 'registry_failed'
   | 'internal';
 
 const EXIT: Partial<Record<AgentErrorCode, ExitCodeValue>> = {
@@ -38,6 +46,11 @@ const EXIT: Partial<Record<AgentErrorCode, ExitCodeValue>> = {
   release_mismatch: ExitCode.Verification,
   reload_failed: ExitCode.Unhealthy,
   health_failed: ExitCode.Unhealthy,
+  channel_invalid: ExitCode.Verification,
+  channel_mismatch: ExitCode.Verification,
+  channel_expired: ExitCode.Verification,
+  channel_replayed: ExitCode.Verification,
+  credentials: ExitCode.Config,
 };
 
 export class AgentError extends FerryError {
@@ -76,4 +89,23 @@ export function errorJson(
   }
   const message = err instanceof Error ? err.message : String(err);
   return { ...(step ? { step } : {}), code: 'internal', message };
+}
+
+/** ENOSPC or EDQUOT: the filesystem (or the deploy user's quota) is full. */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/** A full disk named as such, with what to do, instead of an "internal" errno message. */
+export function diskFullError(err: unknown, step: 'download' | 'unpack', root: string): AgentError {
+  return new AgentError(
+    'disk_full',
+    `the disk is full: ${(err as Error).message} (${step === 'download' ? 'downloading' : 'unpacking'} the release under ${root})`,
+    {
+      step,
+      cause: err,
+      remedy: `free space on the filesystem holding ${root} (\`agent prune --keep N\` removes old releases), then deploy again`,
+    },
+  );
 }

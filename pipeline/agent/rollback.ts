@@ -5,6 +5,7 @@ import { activate } from './activate';
 import { loadServiceConfig } from './config';
 import type { AgentContext } from './context';
 import { AgentError } from './errors';
+import { describeProbe, waitHealthy } from './health';
 import { clearJournal, enterStep } from './journal';
 import { acquireLock } from './lock';
 import { failed, type OpOutcome } from './outcome';
@@ -67,7 +68,28 @@ export async function rollback(ctx: AgentContext, o: RollbackOptions): Promise<O
       });
     }
     if (target === from) {
-      throw new AgentError('usage', `${target} is already current`, { step: 'select' });
+      // Only an explicit --to gets here. A fleet rollback cut short (a killed CLI) is re-run with the same
+      // --to and finds some hosts already there: that is success once the release answers, not an error
+      // that would halt the re-run, so the fleet converges. Nothing is switched, reloaded or marked.
+      const health = await waitHealthy(config, target, healthTimeoutSec);
+      if (!health.ok) {
+        throw new AgentError(
+          'health_failed',
+          `${target} is already current but fails its health check: ${describeProbe(health.last, target)}`,
+          { step: 'health', remedy: `see the service log; \`ferry deploy --version ${target}\` reloads it` },
+        );
+      }
+      return {
+        ok: true,
+        fields: {
+          version: target,
+          previous: from,
+          markedBad: null,
+          alreadyCurrent: true,
+          healthMs: health.elapsedMs,
+          durationMs: Date.now() - started,
+        },
+      };
     }
     if (state.bad.includes(target) && !o.allowBad) {
       throw new AgentError('bad_release', `${target} is marked bad on this host`, {

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import { isSafeRelativePath } from '../release/manifest';
@@ -17,6 +18,11 @@ export interface UnpackLimits {
   /** Total decompressed bytes allowed (tar headers and padding included). */
   maxBytes: number;
   maxEntries?: number;
+  /**
+   * Test-only (FERRY_AGENT_FAIL_WRITE_AFTER_BYTES): file writes fail with a real ENOSPC error once this
+   * many bytes were written, where a size-limited filesystem cannot be mounted.
+   */
+  failWriteAfterBytes?: number;
 }
 
 export interface UnpackResult {
@@ -51,6 +57,7 @@ export async function unpackArtifact(
   const open = new Set<WriteStream>();
   let failure: Error | undefined;
   let entries = 0;
+  const budget = limits.failWriteAfterBytes === undefined ? null : { left: limits.failWriteAfterBytes };
   const fail = (err: Error) => {
     failure ??= err;
   };
@@ -78,7 +85,7 @@ export async function unpackArtifact(
     }
     files.push(rel);
     writes.push(
-      writeEntry(entry, target, open, () => failure !== undefined).catch((err: Error) => fail(err)),
+      writeEntry(entry, target, open, () => failure !== undefined, budget).catch((err: Error) => fail(err)),
     );
   });
 
@@ -154,6 +161,7 @@ async function writeEntry(
   target: string,
   open: Set<WriteStream>,
   failed: () => boolean,
+  budget: { left: number } | null = null,
 ): Promise<void> {
   await mkdir(dirname(target), { recursive: true, mode: 0o755 });
   if (failed()) return void entry.resume();
@@ -165,7 +173,8 @@ async function writeEntry(
     out.once('close', resolve);
     out.once('error', reject);
   });
-  entry.pipe(out);
+  if (budget) entry.pipe(diskFullAfter(budget, out)).pipe(out);
+  else entry.pipe(out);
   try {
     await done;
   } catch (err) {
@@ -173,4 +182,22 @@ async function writeEntry(
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw unsafe(`duplicate entry ${entry.path}`);
     throw err;
   }
+}
+
+/** The test hook's meter: passes bytes through until the budget is spent, then fails `out` with ENOSPC. */
+function diskFullAfter(budget: { left: number }, out: WriteStream): Transform {
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      budget.left -= chunk.length;
+      if (budget.left >= 0) return done(null, chunk);
+      const err = Object.assign(new Error('ENOSPC: no space left on device, write'), {
+        code: 'ENOSPC',
+        errno: -28,
+        syscall: 'write',
+      });
+      done(err);
+    },
+  });
+  meter.on('error', (err) => out.destroy(err));
+  return meter;
 }

@@ -1,6 +1,7 @@
 // `ferry deploy` and `ferry rollback` across an environment: lock, check agents, roll out in batches with
 // the canary first, return switched hosts on a failure, record the result in the registry.
 
+import { channelFollower } from '../channels/follow';
 import { ExitCode } from '../cli/exit-codes';
 import { FerryError } from '../errors';
 import { writeEnvRecord } from '../registry/env-record';
@@ -16,6 +17,17 @@ import { checkAgents, closeHosts, type HostHandle, openHosts } from './session';
 
 /** Failures that say the release itself is wrong: the version is marked bad where it was switched back. */
 const RELEASE_FAULTS = new Set(['health_failed', 'reload_failed', 'release_mismatch', 'artifact_mismatch']);
+/** A host refused the release itself (signature, checksums, archive): exit 5, as `ferry verify` does. */
+const VERIFICATION_FAULTS = new Set([
+  'bad_signature',
+  'manifest_invalid',
+  'version_mismatch',
+  'name_mismatch',
+  'artifact_mismatch',
+  'unsafe_archive',
+  'archive_too_large',
+  'release_mismatch',
+]);
 
 export interface FleetRunResult {
   ok: boolean;
@@ -149,6 +161,9 @@ async function runFleetOp(
   try {
     await checkAgents(hosts, envCfg.concurrency);
     if (dryRun) return await planOnly(ctx, hosts, op, version);
+    // Pull mode: the channel follows where the hosts land, or pulling hosts would undo this push.
+    const channel = await channelFollower(ctx);
+    let channelError: unknown = null;
 
     const lockKey = envLockKey(config.registry.prefix, config.app.name, envCfg.name);
     const lock = await acquireEnvLock(ctx.registry, lockKey, {
@@ -176,6 +191,14 @@ async function runFleetOp(
           updatedAt: new Date().toISOString(),
           by: ctx.who,
         });
+        channelError = await channel?.move(target).then(
+          () => null,
+          (err: unknown) => err,
+        );
+      } else if (result.ok && channel) {
+        ctx.log(
+          `warning: hosts landed on different versions, so the channel of ${envCfg.name} was not moved`,
+        );
       }
       await appendAudit(ctx.registry, config.registry.prefix, config.app.name, {
         time: new Date().toISOString(),
@@ -201,14 +224,22 @@ async function runFleetOp(
           : {}),
         durationMs: Date.now() - started,
       });
-      const unhealthy = result.haltedBy?.error && RELEASE_FAULTS.has(result.haltedBy.error.code);
+      if (channelError) throw channelError;
+      const halt = result.haltedBy?.error?.code ?? '';
+      const unhealthy = RELEASE_FAULTS.has(halt);
       return {
         ok: result.ok,
         op,
         env: envCfg.name,
         version: target,
         outcomes: result.outcomes,
-        exitCode: result.ok ? ExitCode.Ok : unhealthy ? ExitCode.Unhealthy : ExitCode.Failure,
+        exitCode: result.ok
+          ? ExitCode.Ok
+          : VERIFICATION_FAULTS.has(halt)
+            ? ExitCode.Verification
+            : unhealthy
+              ? ExitCode.Unhealthy
+              : ExitCode.Failure,
       };
     } finally {
       await lock.release();

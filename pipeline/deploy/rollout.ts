@@ -3,6 +3,7 @@
 // never ends split between versions. Per-host work is a callback: this module only decides the order.
 import type { BatchSpec } from '../config/resolve';
 import type { AgentResult } from './agent-client';
+import { crashAfterHosts } from './crash-hook';
 import { mapLimit, planBatches } from './plan';
 import type { HostHandle } from './session';
 
@@ -47,6 +48,7 @@ export async function rollout(
   const batches = planBatches(hosts, opts.batch, { canary: opts.canary });
   const outcomes: HostOutcome[] = [];
   let haltedBy: HostOutcome | null = null;
+  let hostsDone = 0;
 
   for (const [i, batch] of batches.entries()) {
     const n = i + 1;
@@ -56,6 +58,7 @@ export async function rollout(
       const r = await hooks.run(h, n).catch((err: Error) => failedResult(err));
       const o = outcomeOf(h, r, n, Date.now() - started);
       hooks.onHostDone?.(o);
+      crashAfterHosts(++hostsDone);
       return o;
     });
     outcomes.push(...done);

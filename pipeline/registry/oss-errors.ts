@@ -51,7 +51,10 @@ export function explain(what: string, err: unknown, where: string): unknown {
   if (err instanceof FerryError) return err;
   const status = statusOf(err);
   const code = codeOf(err);
-  const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  // urllib (under ali-oss) appends its socket pool's internals to network errors: " (connected: false,
+  // keepalive socket: …, agent status: {…})". The operator needs the cause, not that.
+  const message =
+    err instanceof Error ? (err.message.split('\n')[0] ?? '').replace(/ \(connected: .*$/, '') : String(err);
   if (code === 'InvalidAccessKeyId' || code === 'SignatureDoesNotMatch' || code === 'SecurityTokenExpired') {
     return new ConfigError(`OSS refused the credentials (${code}) for ${what}`, {
       remedy: `check ${OSS_ENV.id}, ${OSS_ENV.secret} and ${OSS_ENV.token} (STS tokens expire)`,

@@ -56,24 +56,30 @@ export const uploadRoute: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async
         }
       }
 
-      const part = await request
-        .file({
-          // preservePath: keep "../x" as sent so it is refused, rather than silently cut to "x".
-          preservePath: true,
-          limits: {
-            files: 1,
-            fields: 10,
-            fieldSize: 1024,
-            parts: 12,
-            headerPairs: 20,
-            fileSize: config.maxUploadBytes + 1,
-          },
-        })
-        .catch((err: { code?: string }) => {
-          // busboy's own errors (no boundary, garbage) are the client's; Fastify's keep their codes.
-          if (err.code?.startsWith('FST_')) throw err;
-          throw errors.badRequest('invalid_multipart', 'the multipart body could not be parsed');
-        });
+      const parts = request.parts({
+        // preservePath: keep "../x" as sent so it is refused, rather than silently cut to "x".
+        preservePath: true,
+        limits: {
+          files: 1,
+          fields: 10,
+          fieldSize: 1024,
+          parts: 12,
+          headerPairs: 20,
+          fileSize: config.maxUploadBytes + 1,
+        },
+      });
+      const nextFile = async () => {
+        for (;;) {
+          const next = await parts.next().catch((err: { code?: string }) => {
+            // busboy's own errors (no boundary, garbage) are the client's; Fastify's keep their codes.
+            if (err.code?.startsWith('FST_')) throw err;
+            throw errors.badRequest('invalid_multipart', 'the multipart body could not be parsed');
+          });
+          if (next.done) return undefined;
+          if (next.value.type === 'file') return next.value;
+        }
+      };
+      const part = await nextFile();
       if (!part)
         throw errors.badRequest('missing_file', 'no file in the request: send it in a field named "file"');
       if (part.fieldname !== 'file') {
@@ -109,6 +115,16 @@ export const uploadRoute: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async
           },
         });
         usage.recordPut(userId, category, record.size);
+        // One file per upload. A second one (busboy's files limit raises FST_FILES_LIMIT) refuses the
+        // whole request and the first, already stored, is removed again: a client is never told
+        // "created" while part of what it sent was silently dropped.
+        try {
+          if (await nextFile()) throw errors.badRequest('too_many_files', 'send one file per upload');
+        } catch (err) {
+          if (await storage.delete(userId, id).catch(() => false))
+            usage.recordDelete(userId, category, record.size);
+          throw err;
+        }
       } catch (err) {
         if (!(err instanceof AppError) && (err === part.file.errored || request.raw.aborted)) {
           throw errors.badRequest(

@@ -1,0 +1,221 @@
+// Malicious archives, properly signed so they pass verify and download and reach the unpacker, deployed
+// to a host serving 1.0.0: each is refused at unpack (exit 5, the reason named), nothing is written
+// outside the staging directory (a sentinel folder next to the host, where the escapes aim, stays empty),
+// staging and download are removed, and 1.0.0 keeps serving.
+import { lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildAgentBundle } from '../../pipeline/agent/bundle';
+import { ExitCode } from '../../pipeline/cli/exit-codes';
+import { deployArgs, destroyHost, makeHost, runAgent, type TestHost } from '../fixtures/agent-host';
+import { type RegistryServer, startRegistryServer } from '../fixtures/registry-server';
+import {
+  FIXTURE_APP,
+  fakeAppFiles,
+  innerManifest,
+  newSigningKey,
+  publish,
+  publishFakeApp,
+  type SigningKey,
+} from '../fixtures/releases';
+import { type CraftEntry, craftTarGz, zeroBomb } from '../fixtures/tar-craft';
+import { answers, completeCurrent, leftovers } from './support/host-checks';
+import { recorded } from './support/record';
+
+const SUITE = 'archives';
+const CAP = 16 * 1024 * 1024;
+let work: string;
+let bundle: string;
+let key: SigningKey;
+let regDir: string;
+let reg: RegistryServer;
+let host: TestHost;
+/** A folder beside the host root: where every escape below aims. */
+let sentinel: string;
+let serial = 0;
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'ferry-archives-'));
+  key = newSigningKey();
+  regDir = join(work, 'registry');
+  await mkdir(regDir);
+  const [built, server] = await Promise.all([
+    buildAgentBundle(join(work, 'agent')),
+    startRegistryServer(regDir),
+  ]);
+  bundle = built.path;
+  reg = server;
+  host = await makeHost(key.publicKey, { maxUnpackedBytes: CAP });
+  sentinel = await mkdtemp(join(tmpdir(), 'ferry-sentinel-'));
+  const first = await runAgent(deployArgs(host, reg, await publishFakeApp(regDir, key, '1.0.0')), { bundle });
+  expect(first.result?.ok, first.stderr).toBe(true);
+});
+
+afterAll(async () => {
+  if (host) await destroyHost(host);
+  await reg?.close();
+  if (work) await rm(work, { recursive: true, force: true });
+  if (sentinel) await rm(sentinel, { recursive: true, force: true });
+});
+
+// Staging is <root>/.ferry/tmp/unpack-V-x/: four ".." reach the folder holding the host root.
+const up = () => `../../../../${basename(sentinel)}`;
+const honest = (): CraftEntry[] => [
+  { path: 'manifest.json', body: '{}' },
+  { path: 'app/', type: 'Directory' },
+  { path: 'app/index.js', body: 'export {};\n' },
+];
+
+interface ArchiveCase {
+  name: string;
+  proves: string;
+  entries: () => CraftEntry[];
+  code?: 'unsafe_archive' | 'archive_too_large';
+  message: RegExp;
+}
+
+const CASES: ArchiveCase[] = [
+  {
+    name: 'a ".." path',
+    proves: 'an entry climbing out of the release is refused before it is written',
+    entries: () => [...honest(), { path: `${up()}/pwned-dotdot.txt`, body: 'pwned' }],
+    message: /path climbs out with "\.\."/,
+  },
+  {
+    name: 'a ".." hidden inside a directory path',
+    proves: 'normalisation cannot smuggle ".." past the check',
+    entries: () => [
+      ...honest(),
+      { path: `app/../../../../../${basename(sentinel)}/pwned-nested.txt`, body: 'x' },
+    ],
+    message: /path climbs out with "\.\."/,
+  },
+  {
+    name: 'an absolute path',
+    proves: 'absolute entries are refused, not re-rooted or written',
+    entries: () => [...honest(), { path: `${sentinel}/pwned-absolute.txt`, body: 'pwned' }],
+    message: /absolute path/,
+  },
+  {
+    name: 'a symlink out of the release, then a file through it',
+    proves: 'links are refused, so no later entry can write through one',
+    entries: () => [
+      ...honest(),
+      { path: 'app/escape', type: 'SymbolicLink', linkpath: sentinel },
+      { path: 'app/escape/pwned-through-link.txt', body: 'pwned' },
+    ],
+    message: /symlink app\/escape -> /,
+  },
+  {
+    name: 'a symlink to a file outside',
+    proves: 'a release holds no links at all',
+    entries: () => [...honest(), { path: 'app/passwd', type: 'SymbolicLink', linkpath: '/etc/passwd' }],
+    message: /symlink app\/passwd -> \/etc\/passwd/,
+  },
+  {
+    name: 'a hardlink to a file outside',
+    proves: 'hardlinks (which would alias a file outside) are refused',
+    entries: () => [...honest(), { path: 'app/hard', type: 'Link', linkpath: `${up()}/pwned-hard.txt` }],
+    message: /hardlink app\/hard -> /,
+  },
+  {
+    name: 'a character device',
+    proves: 'device files are refused',
+    entries: () => [...honest(), { path: 'app/null', type: 'CharacterDevice' }],
+    message: /device file app\/null/,
+  },
+  {
+    name: 'a block device',
+    proves: 'device files are refused',
+    entries: () => [...honest(), { path: 'app/sda', type: 'BlockDevice' }],
+    message: /device file app\/sda/,
+  },
+  {
+    name: 'a FIFO',
+    proves: 'FIFOs (which would block a reader) are refused',
+    entries: () => [...honest(), { path: 'app/fifo', type: 'FIFO' }],
+    message: /FIFO app\/fifo/,
+  },
+  {
+    name: 'a duplicate entry',
+    proves: 'a second copy of a path cannot silently replace the first',
+    entries: () => [...honest(), { path: 'app/index.js', body: 'evil' }],
+    message: /duplicate entry app\/index\.js/,
+  },
+];
+
+/** Publishes `artifact` signed with the trusted key (so it passes verify and download) and deploys it. */
+async function deployCrafted(artifact: Buffer) {
+  const version = `2.0.${serial++}`;
+  const files = fakeAppFiles();
+  const rel = await publish(regDir, key, {
+    version,
+    artifact,
+    manifest: innerManifest(FIXTURE_APP, version, files),
+  });
+  return { version, run: await runAgent(deployArgs(host, reg, rel), { bundle }) };
+}
+
+async function filesNamedPwned(dir: string): Promise<string[]> {
+  const all = await readdir(dir, { recursive: true }).catch(() => [] as string[]);
+  return all.map(String).filter((n) => n.includes('pwned'));
+}
+
+async function expectRefusedCleanly(
+  version: string,
+  run: Awaited<ReturnType<typeof runAgent>>,
+  code: string,
+  message: RegExp,
+) {
+  expect(run.code, run.stderr).toBe(ExitCode.Verification);
+  expect(run.result).toMatchObject({ ok: false, rolledBack: false, error: { code, step: 'unpack' } });
+  expect(run.result?.error.message).toMatch(message);
+  expect(run.events.filter((e) => e.event === 'step').map((e) => e.step)).toEqual([
+    'verify',
+    'download',
+    'unpack',
+  ]);
+  expect(await readdir(sentinel)).toEqual([]);
+  expect(await filesNamedPwned(host.root)).toEqual([]);
+  expect(await readdir(host.paths.tmp)).toEqual([]);
+  expect(await leftovers(host.paths)).toEqual([]);
+  await expect(lstat(join(host.paths.releases, version))).rejects.toThrow();
+  expect(await completeCurrent(host.paths)).toBe('1.0.0');
+  expect(await answers(host.port)).toEqual({ health: 200, version: '1.0.0' });
+}
+
+describe.sequential('malicious archives, validly signed', () => {
+  it.each(CASES)('$name', (c) =>
+    recorded({ suite: SUITE, case: c.name, proves: c.proves }, async (note) => {
+      const { version, run } = await deployCrafted(craftTarGz(c.entries()));
+      await expectRefusedCleanly(version, run, c.code ?? 'unsafe_archive', c.message);
+      if (c.name === 'an absolute path')
+        await expect(lstat(`${sentinel}/pwned-absolute.txt`)).rejects.toThrow();
+      // The sentinel's random name and place would make the report differ on every run.
+      note(
+        `exit ${run.code}: ${String(run.result?.error.message).replaceAll(sentinel, '/tmp/<sentinel>').replaceAll(basename(sentinel), '<sentinel>')}`,
+      );
+      note('sentinel empty, staging and download removed, 1.0.0 serving');
+    })(),
+  );
+
+  it(
+    'a decompression bomb',
+    recorded(
+      {
+        suite: SUITE,
+        case: 'a decompression bomb',
+        proves: 'decompressed bytes are capped (maxUnpackedBytes) before tar or the disk see them',
+      },
+      async (note) => {
+        const bomb = await zeroBomb(2 * CAP);
+        const { version, run } = await deployCrafted(bomb);
+        await expectRefusedCleanly(version, run, 'archive_too_large', /unpacks to more than 16777216 bytes/);
+        note(
+          `${bomb.length} bytes of gzip claiming ${2 * CAP} bytes; exit ${run.code}: ${run.result?.error.message}`,
+        );
+      },
+    ),
+  );
+});
