@@ -4,7 +4,7 @@
 import { channelFollower } from '../channels/follow';
 import { ExitCode } from '../cli/exit-codes';
 import { FerryError } from '../errors';
-import { writeEnvRecord } from '../registry/env-record';
+import { readEnvRecord, writeEnvRecord } from '../registry/env-record';
 import { readIndex } from '../registry/release-index';
 import { releaseKeys } from '../release/layout';
 import { checkVersion } from '../release/manifest';
@@ -12,6 +12,7 @@ import { type AgentEvent, runAgent } from './agent-client';
 import { appendAudit } from './audit';
 import type { FleetContext } from './context';
 import { acquireEnvLock, envLockKey } from './env-lock';
+import { mapLimit } from './plan';
 import { type HostOutcome, type RolloutResult, rollout } from './rollout';
 import { checkAgents, closeHosts, type HostHandle, openHosts } from './session';
 
@@ -119,8 +120,9 @@ export async function rollbackEnv(ctx: FleetContext, opts: { to?: string }): Pro
     const bad = checkVersion(opts.to);
     if (bad) throw new FerryError(bad);
   }
-  return runFleetOp(ctx, 'rollback', opts.to ?? null, false, (hosts) =>
-    rollout(
+  return runFleetOp(ctx, 'rollback', opts.to ?? null, false, async (hosts) => {
+    if (!opts.to) await refuseSplitFleet(ctx, hosts);
+    return rollout(
       hosts,
       { batch: ctx.envCfg.batch, concurrency: ctx.envCfg.concurrency, canary: false },
       {
@@ -145,7 +147,34 @@ export async function rollbackEnv(ctx: FleetContext, opts: { to?: string }): Pro
         onRevert: (o) =>
           ctx.log(`  ${o.host}  returned to ${o.from}: ${o.reverted?.ok ? 'ok' : o.reverted?.error}`),
       },
-    ),
+    );
+  });
+}
+
+/**
+ * A plain rollback lets each host step back from what it runs. If an earlier run was interrupted the hosts
+ * differ, and stepping back would move them further apart (hosts already rolled back would go back again),
+ * so the operator names the target instead.
+ */
+async function refuseSplitFleet(ctx: FleetContext, hosts: HostHandle[]): Promise<void> {
+  const currents = await mapLimit(hosts, ctx.envCfg.concurrency, async (h) => {
+    const s = await runAgent(h.t, h.host.path, 'status', { health: false });
+    return { host: h.host.name, current: (s.current as string | null | undefined) ?? null };
+  });
+  const versions = [...new Set(currents.map((c) => c.current))];
+  if (versions.length <= 1) return;
+  const where = currents.map((c) => `${c.host} on ${c.current ?? 'nothing'}`).join(', ');
+  const record = await readEnvRecord(
+    ctx.registry,
+    ctx.config.registry.prefix,
+    ctx.config.app.name,
+    ctx.envCfg.name,
+  );
+  throw new FerryError(
+    `the hosts of ${ctx.envCfg.name} run different releases (${where}): an earlier run was interrupted`,
+    {
+      remedy: `name the release to converge on: ferry rollback ${ctx.envCfg.name} --to ${record?.previous ?? versions.find((v) => v !== null) ?? '<version>'}`,
+    },
   );
 }
 

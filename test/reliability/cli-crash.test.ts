@@ -153,10 +153,20 @@ describe.sequential('ferry killed mid-rollout', () => {
         expect(killed.signal, killed.stdout + killed.stderr).toBe('SIGKILL');
         expect(await served()).toEqual(['2.0.0', '3.0.0', '3.0.0']);
         expect((await env.ferry('unlock', ENV_NAME)).code).toBe(0);
+        // A plain rollback now would step host1 back again, past 2.0.0: it is refused, nothing moves.
+        const plain = await env.ferry('rollback', ENV_NAME);
+        expect(plain.code).toBe(1);
+        expect(plain.stderr).toMatch(
+          /run different releases \(host1 on 2\.0\.0, host2 on 3\.0\.0, host3 on 3\.0\.0\)/,
+        );
+        expect(plain.stderr).toMatch(/ferry rollback \S+ --to /);
+        expect(await served()).toEqual(['2.0.0', '3.0.0', '3.0.0']);
         const rerun = await env.ferryChild(['rollback', ENV_NAME, '--to', '2.0.0']);
         expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
         await expectConverged('2.0.0');
-        note('killed with host1 on 2.0.0, host2-3 on 3.0.0; the re-run converged all 3 on 2.0.0');
+        note(
+          'killed with host1 on 2.0.0, host2-3 on 3.0.0; a plain rollback was refused (split fleet), the --to re-run converged all 3 on 2.0.0',
+        );
       },
     ),
   );
