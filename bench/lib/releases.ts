@@ -1,0 +1,69 @@
+// Release artifacts for the parts, packed exactly as `ferry build` packs them (manifest.json + app/ at
+// the root, reproducible tar.gz) from files already bundled, so a part that needs several versions of
+// the same bundle pays for ncc once.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BUNDLE_DIR, ENTRY } from '../../pipeline/build/build';
+import { sha256 } from '../../pipeline/build/hash';
+import { createTarGz, type TarFile } from '../../pipeline/build/tar';
+import { artifactName } from '../../pipeline/release/layout';
+import {
+  MANIFEST_FILE,
+  MANIFEST_SCHEMA,
+  type ReleaseManifest,
+  serializeManifest,
+} from '../../pipeline/release/manifest';
+import { fakeAppSource } from '../../test/fixtures/fake-app';
+
+export interface BundledFile {
+  path: string;
+  bytes: Buffer;
+  executable?: boolean;
+}
+
+export interface PackedRelease {
+  name: string;
+  version: string;
+  gz: Buffer;
+  /** The inner manifest (inside the artifact). */
+  manifest: ReleaseManifest;
+}
+
+export function packRelease(name: string, version: string, bundled: readonly BundledFile[]): PackedRelease {
+  const files: TarFile[] = bundled.map((f) => ({
+    path: `${BUNDLE_DIR}/${f.path}`,
+    bytes: f.bytes,
+    executable: f.executable ?? false,
+  }));
+  const manifest: ReleaseManifest = {
+    schema: MANIFEST_SCHEMA,
+    name,
+    version,
+    commit: null,
+    buildTime: '2026-01-01T00:00:00.000Z',
+    node: '>=20',
+    entry: ENTRY,
+    files: files.map((f) => ({ path: f.path, size: f.bytes.length, sha256: sha256(f.bytes) })),
+  };
+  files.push({ path: MANIFEST_FILE, bytes: serializeManifest(manifest) });
+  return { name, version, gz: createTarGz(files, Date.parse(manifest.buildTime) / 1000), manifest };
+}
+
+/** Writes the artifact under dir with the name `ferry build` gives it; returns the path. */
+export async function writeArtifact(dir: string, rel: PackedRelease): Promise<string> {
+  const path = join(dir, artifactName(rel.name, rel.version));
+  await writeFile(path, rel.gz);
+  return path;
+}
+
+/**
+ * The tiny app for deploy timings: one ESM file answering /healthz and /version (from the release's
+ * manifest) that drains keep-alive connections on SIGTERM — the agent tests' fixture app.
+ */
+export function tinyAppFiles(extra: BundledFile[] = []): BundledFile[] {
+  return [
+    { path: 'index.js', bytes: Buffer.from(fakeAppSource('ok')) },
+    { path: 'package.json', bytes: Buffer.from('{"type":"module"}\n') },
+    ...extra,
+  ];
+}

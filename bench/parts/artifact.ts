@@ -1,0 +1,143 @@
+// What a deploy ships: Ferry's release artifact next to the Docker images that would otherwise carry
+// the service, and the node_modules such an image adds (estimated from what is installed here).
+import { writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { $ } from 'zx';
+import { dependencyClosure, packageFiles } from '../lib/deps';
+import { formatBytes, formatMB, ratio } from '../lib/format';
+import type { BenchContext, Part, PartResult } from '../lib/part';
+import { packRelease } from '../lib/releases';
+import { REPO, serviceBundle } from '../lib/servers';
+
+/**
+ * Compressed sizes as Docker Hub lists them for linux/amd64 (hub.docker.com/_/node, the tag's
+ * "Compressed size"); they move a little with every patch release. Not fetched: the bench is offline.
+ */
+export const DOCKER_IMAGES = [
+  { image: 'node:20-alpine', compressedBytes: 45e6 },
+  { image: 'node:22-slim', compressedBytes: 76e6 },
+];
+export const DOCKER_SOURCE = 'Docker Hub, hub.docker.com/_/node, compressed size of the linux/amd64 image';
+
+/** The packages app/ imports at runtime (grep "from '" app/): what a service image must install. */
+export const SERVICE_IMPORTS = [
+  'fastify',
+  '@fastify/multipart',
+  '@fastify/swagger',
+  '@fastify/swagger-ui',
+  '@fastify/type-provider-typebox',
+  'typebox',
+  'jose',
+  'ali-oss',
+  'prom-client',
+];
+
+interface Sized {
+  packages: number;
+  bytes: number;
+  gzBytes: number;
+}
+
+export const part: Part = {
+  name: 'artifact',
+  title: 'Artifact size vs Docker images',
+  async run(ctx: BenchContext): Promise<PartResult> {
+    const bundle = await serviceBundle(ctx);
+    const rel = packRelease('ferry-storage', '1.0.0', bundle.files);
+    const unpacked = bundle.files.reduce((n, f) => n + f.bytes.length, 0);
+    const noMaps = bundle.files
+      .filter((f) => !f.path.endsWith('.map'))
+      .reduce((n, f) => n + f.bytes.length, 0);
+
+    ctx.log("sizing the service's production dependency closure in node_modules");
+    const service = await sizeOf(ctx, 'service', dependencyClosure(SERVICE_IMPORTS, REPO));
+    ctx.log('sizing everything npm ci --omit=dev would install for package.json');
+    const ls = await $({ cwd: REPO, quiet: true, nothrow: true })`npm ls --omit=dev --all --parseable`;
+    const prodDirs = ls.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith(join(REPO, 'node_modules')));
+    const allProd = await sizeOf(ctx, 'all-prod', [...new Set(prodDirs)]);
+
+    const art = rel.gz.length;
+    const rows = [
+      [
+        'Ferry release artifact (.tar.gz: ncc bundle + assets + manifest)',
+        formatMB(art),
+        formatBytes(unpacked),
+        '1.0×',
+        'what a deploy downloads; Node is installed on the host once',
+      ],
+      ...DOCKER_IMAGES.map((d) => [
+        `${d.image} base image`,
+        formatMB(d.compressedBytes),
+        '–',
+        ratio(d.compressedBytes, art),
+        'the runtime alone, before any app layer',
+      ]),
+      [
+        `service node_modules (${service.packages} packages: closure of ${SERVICE_IMPORTS.length} imports)`,
+        formatMB(service.gzBytes),
+        formatBytes(service.bytes),
+        ratio(service.gzBytes, art),
+        'the layer a Docker image of the service adds',
+      ],
+      [
+        `npm ci --omit=dev for this package.json (${allProd.packages} packages)`,
+        formatMB(allProd.gzBytes),
+        formatBytes(allProd.bytes),
+        ratio(allProd.gzBytes, art),
+        "includes the CLI's own deps (ncc, zx, node-ssh, tsx…)",
+      ],
+      ...DOCKER_IMAGES.map((d) => [
+        `${d.image} + service node_modules + app`,
+        formatMB(d.compressedBytes + service.gzBytes + art),
+        '–',
+        ratio(d.compressedBytes + service.gzBytes + art, art),
+        'a first pull on a fresh host',
+      ]),
+    ];
+    return {
+      tables: [
+        {
+          title: 'What a deploy ships: the release artifact vs a Docker image of the same service',
+          columns: [
+            { header: 'what' },
+            { header: 'compressed', right: true },
+            { header: 'on disk', right: true },
+            { header: 'vs artifact', right: true },
+            { header: 'note' },
+          ],
+          rows,
+          notes: [
+            `Docker image sizes: ${DOCKER_SOURCE}; constants in bench/parts/artifact.ts, not fetched (offline).`,
+            'node_modules: every file of the installed packages (Node resolution from the imports, nested copies counted once), "on disk" = sum of file sizes, "compressed" = tar + gzip of exactly those files (as a Docker layer is). A real `npm ci --omit=dev` cannot run offline; this measures what is installed here.',
+            `Of the artifact's ${formatBytes(unpacked)} unpacked, ${formatBytes(unpacked - noMaps)} is the source map (kept for readable stack traces).`,
+            'Later pulls of an image only fetch changed layers (the app layer, node_modules when the lockfile changed); every Ferry deploy fetches the whole artifact, which is the smaller of the two either way here.',
+          ],
+        },
+      ],
+      data: {
+        artifactBytes: art,
+        unpackedBytes: unpacked,
+        sourceMapBytes: unpacked - noMaps,
+        dockerImages: DOCKER_IMAGES,
+        dockerSource: DOCKER_SOURCE,
+        serviceNodeModules: service,
+        allProdNodeModules: allProd,
+      },
+    };
+  },
+};
+
+async function sizeOf(ctx: BenchContext, name: string, dirs: string[]): Promise<Sized> {
+  const files = dirs.flatMap(packageFiles);
+  const list = join(ctx.tmp, `${name}.files`);
+  await writeFile(list, `${files.map((f) => relative(REPO, f.path)).join('\n')}\n`);
+  const gz = await $({ quiet: true })`tar -czf - -C ${REPO} -T ${list} | wc -c`;
+  return {
+    packages: dirs.length,
+    bytes: files.reduce((n, f) => n + f.size, 0),
+    gzBytes: Number(gz.stdout.trim()),
+  };
+}
