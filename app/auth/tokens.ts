@@ -1,3 +1,4 @@
+import { webcrypto } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { isUserId, USER_ID_PATTERN } from '../storage/keys';
 
@@ -58,11 +59,19 @@ export class TokenError extends Error {}
 
 /** Builds the verifier once (key imported at start), returning the caller or throwing TokenError. */
 export function createTokenVerifier(secret: string): (token: string) => Promise<Principal> {
-  const key = new TextEncoder().encode(secret);
+  // A CryptoKey imported once: given raw bytes, jose imports them again on every verify, which the
+  // benchmarks measured at 85-135 µs per verify, against 40-50 µs with the key imported once.
+  const key = webcrypto.subtle.importKey(
+    'raw',
+    new TextEncoder().encode(secret),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['verify'],
+  );
   return async (token) => {
     let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
     try {
-      ({ payload } = await jwtVerify(token, key, {
+      ({ payload } = await jwtVerify(token, await key, {
         algorithms: ['HS256'],
         issuer: ISSUER,
         audience: AUDIENCE,
