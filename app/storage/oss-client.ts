@@ -1,15 +1,10 @@
 import OSS from 'ali-oss';
 
-export interface OssCredentials {
-  accessKeyId: string;
-  accessKeySecret: string;
-  securityToken?: string;
-  /** When set, the provider is asked again five minutes before this moment. */
-  expiration?: Date;
-}
+// One credentials shape for the app, the CLI's registry and the host agent: the ECS metadata provider
+// (pipeline/credentials) serves all three. A provider is asked again five minutes before `expiration`.
+import type { CredentialsProvider, OssCredentials } from '../../pipeline/credentials/types';
 
-/** Hook for rotating credentials (e.g. STS from the ECS metadata service). */
-export type CredentialsProvider = () => Promise<OssCredentials>;
+export type { CredentialsProvider, OssCredentials };
 
 export interface OssClientOptions {
   bucket: string;

@@ -75,23 +75,7 @@ export function systemdUnit(o: SystemdUnitOptions): string {
     'StandardError=journal',
     `SyslogIdentifier=${unit}`,
     `LimitNOFILE=${o.limitNoFile ?? 65536}`,
-    'NoNewPrivileges=yes',
-    'ProtectSystem=strict',
-    `ReadWritePaths=${root}`,
-    // The root under /home would vanish with ProtectHome=yes; read-only keeps it, and ReadWritePaths
-    // above makes just the root writable again.
-    `ProtectHome=${underHome ? 'read-only' : 'yes'}`,
-    'PrivateTmp=yes',
-    'PrivateDevices=yes',
-    'ProtectKernelTunables=yes',
-    'ProtectKernelModules=yes',
-    'ProtectControlGroups=yes',
-    'RestrictSUIDSGID=yes',
-    'RestrictRealtime=yes',
-    'LockPersonality=yes',
-    // Must stay off: V8's JIT maps pages writable and executable, which this would forbid (node aborts).
-    'MemoryDenyWriteExecute=no',
-    'SystemCallArchitectures=native',
+    ...hardening(root, underHome),
     '',
     '[Install]',
     'WantedBy=multi-user.target',
@@ -175,20 +159,7 @@ export function syncServiceUnit(o: SyncTimerOptions): string {
     'StandardOutput=journal',
     'StandardError=journal',
     `SyslogIdentifier=${names.service.replace(/\.service$/, '')}`,
-    'NoNewPrivileges=yes',
-    'ProtectSystem=strict',
-    `ReadWritePaths=${root}`,
-    `ProtectHome=${underHome ? 'read-only' : 'yes'}`,
-    'PrivateTmp=yes',
-    'PrivateDevices=yes',
-    'ProtectKernelTunables=yes',
-    'ProtectKernelModules=yes',
-    'ProtectControlGroups=yes',
-    'RestrictSUIDSGID=yes',
-    'RestrictRealtime=yes',
-    'LockPersonality=yes',
-    'MemoryDenyWriteExecute=no',
-    'SystemCallArchitectures=native',
+    ...hardening(root, underHome),
     '',
   ].join('\n');
 }
@@ -219,4 +190,27 @@ export function syncTimerUnit(o: SyncTimerOptions): string {
     'WantedBy=timers.target',
     '',
   ].join('\n');
+}
+
+/** The sandbox both units run in: only the deploy root is writable. */
+function hardening(root: string, underHome: boolean): string[] {
+  return [
+    'NoNewPrivileges=yes',
+    'ProtectSystem=strict',
+    `ReadWritePaths=${root}`,
+    // The root under /home would vanish with ProtectHome=yes; read-only keeps it, and ReadWritePaths
+    // above makes just the root writable again.
+    `ProtectHome=${underHome ? 'read-only' : 'yes'}`,
+    'PrivateTmp=yes',
+    'PrivateDevices=yes',
+    'ProtectKernelTunables=yes',
+    'ProtectKernelModules=yes',
+    'ProtectControlGroups=yes',
+    'RestrictSUIDSGID=yes',
+    'RestrictRealtime=yes',
+    'LockPersonality=yes',
+    // Must stay off: V8's JIT maps pages writable and executable, which this would forbid (node aborts).
+    'MemoryDenyWriteExecute=no',
+    'SystemCallArchitectures=native',
+  ];
 }
