@@ -37,6 +37,13 @@ examples:
               `deploy of ${r.version} to ${r.env} failed; hosts are back on their previous release`,
             ),
       );
+      // A host's first release has nothing to go back to: say so rather than claim it was returned.
+      const kept = r.ok ? [] : r.outcomes.filter((o) => o.ok && o.from === null && !o.reverted);
+      if (kept.length > 0) {
+        ctx.out.warn(
+          `${kept.map((o) => o.host).join(', ')} had no earlier release and keep ${r.version}; deploy a fixed version to converge`,
+        );
+      }
     }
     ctx.out.result(r);
     return r.exitCode;
