@@ -159,13 +159,13 @@ async function fetchAndInstall(
     const failAfter = env.FERRY_AGENT_FAIL_WRITE_AFTER_BYTES
       ? Number(env.FERRY_AGENT_FAIL_WRITE_AFTER_BYTES)
       : NaN;
-    await unpackArtifact(download, staging, {
+    const unpacked = await unpackArtifact(download, staging, {
       maxBytes: cap,
       ...(Number.isSafeInteger(failAfter) && failAfter >= 0 ? { failWriteAfterBytes: failAfter } : {}),
     }).catch((err: unknown) => {
       throw isDiskFull(err) ? diskFullError(err, 'unpack', paths.root) : err;
     });
-    const problem = await verifyTree(staging, m);
+    const problem = await verifyTree(staging, m, unpacked.digests);
     if (problem) {
       throw new AgentError(
         'release_mismatch',

@@ -54,7 +54,12 @@ async function walk(
  * describing the same release, and nothing else (except the marker and the shared links). Returns the
  * first problem, or null.
  */
-export async function verifyTree(dir: string, manifest: ReleaseManifest): Promise<string | null> {
+export async function verifyTree(
+  dir: string,
+  manifest: ReleaseManifest,
+  /** Digests taken while unpacking into `dir` (only this agent writes there): skips reading files back. */
+  known?: ReadonlyMap<string, { size: number; sha256: string }>,
+): Promise<string | null> {
   const expected = new Map(manifest.files.map((f) => [f.path, f]));
   let entries: Awaited<ReturnType<typeof walk>>;
   try {
@@ -80,7 +85,8 @@ export async function verifyTree(dir: string, manifest: ReleaseManifest): Promis
     }
     if (!st.isFile()) return `${f.path} is not a regular file`;
     if (st.size !== f.size) return `${f.path} has ${st.size} bytes, the manifest says ${f.size}`;
-    if ((await sha256File(path)) !== f.sha256) return `${f.path} does not match its sha256 in the manifest`;
+    const sha = known?.get(f.path)?.sha256 ?? (await sha256File(path));
+    if (sha !== f.sha256) return `${f.path} does not match its sha256 in the manifest`;
   }
   let inner: ReleaseManifest;
   try {

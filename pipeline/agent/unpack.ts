@@ -4,6 +4,7 @@
 // its bytes are spent (file bodies, padding, headers). Files are written with O_EXCL into a fresh staging
 // directory, so a duplicate entry cannot overwrite one already checked.
 
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -28,6 +29,8 @@ export interface UnpackLimits {
 export interface UnpackResult {
   files: string[];
   bytes: number;
+  /** Size and sha256 of each file, hashed from the bytes as they were written: no second read. */
+  digests: Map<string, { size: number; sha256: string }>;
 }
 
 /** Strips a leading "./" and a directory's trailing "/"; null for the archive root itself. */
@@ -53,6 +56,7 @@ export async function unpackArtifact(
   await mkdir(dest, { recursive: false });
   const maxEntries = limits.maxEntries ?? 100_000;
   const files: string[] = [];
+  const digests: UnpackResult['digests'] = new Map();
   const writes: Promise<void>[] = [];
   const open = new Set<WriteStream>();
   let failure: Error | undefined;
@@ -85,7 +89,11 @@ export async function unpackArtifact(
     }
     files.push(rel);
     writes.push(
-      writeEntry(entry, target, open, () => failure !== undefined, budget).catch((err: Error) => fail(err)),
+      writeEntry(entry, target, open, () => failure !== undefined, budget)
+        .then((d) => {
+          if (d) digests.set(rel, d);
+        })
+        .catch((err: Error) => fail(err)),
     );
   });
 
@@ -126,7 +134,7 @@ export async function unpackArtifact(
   if (failure) for (const out of open) out.destroy();
   await Promise.allSettled(writes);
   if (failure) throw failure;
-  return { files, bytes };
+  return { files, bytes, digests };
 }
 
 function checkEntry(entry: ReadEntry, count: number, maxEntries: number): string | null {
@@ -162,9 +170,19 @@ async function writeEntry(
   open: Set<WriteStream>,
   failed: () => boolean,
   budget: { left: number } | null = null,
-): Promise<void> {
+): Promise<{ size: number; sha256: string } | undefined> {
   await mkdir(dirname(target), { recursive: true, mode: 0o755 });
   if (failed()) return void entry.resume();
+  const hash = createHash('sha256');
+  let size = 0;
+  // Hashed in the pipe, between the entry and the file, so the digest is of exactly what was written.
+  const hasher = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
+  });
   // wx: refuse to replace anything, so "app/x" appearing twice is caught, not silently last-wins.
   const out = createWriteStream(target, { flags: 'wx', mode: 0o600 });
   open.add(out);
@@ -173,8 +191,9 @@ async function writeEntry(
     out.once('close', resolve);
     out.once('error', reject);
   });
-  if (budget) entry.pipe(diskFullAfter(budget, out)).pipe(out);
-  else entry.pipe(out);
+  hasher.on('error', (err) => out.destroy(err));
+  if (budget) entry.pipe(hasher).pipe(diskFullAfter(budget, out)).pipe(out);
+  else entry.pipe(hasher).pipe(out);
   try {
     await done;
   } catch (err) {
@@ -182,6 +201,7 @@ async function writeEntry(
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw unsafe(`duplicate entry ${entry.path}`);
     throw err;
   }
+  return { size, sha256: hash.digest('hex') };
 }
 
 /** The test hook's meter: passes bytes through until the budget is spent, then fails `out` with ENOSPC. */
