@@ -8,6 +8,7 @@ import { innerManifest, readArtifact } from '../../../pipeline/build/read-artifa
 import { ExitCode } from '../../../pipeline/cli/exit-codes';
 import { loadConfig } from '../../../pipeline/config/load';
 import { FerryError } from '../../../pipeline/errors';
+import { FAKE_ACCESS_KEY_ID } from '../../fixtures/fake-credentials';
 import { boot, extract } from './boot';
 import { type FixtureApp, makeFixtureApp } from './fixture-app';
 
@@ -124,7 +125,7 @@ describe('ferry build (fixture app)', () => {
 
   it('refuses to build a bundle that carries an AccessKey id, naming file, line and column', async () => {
     const f = await fixture({
-      extraSource: "export const leaked = 'LTAI5tQm8NHvxYzR2bWcKp3D';\nconsole.log(leaked);",
+      extraSource: `export const leaked = '${FAKE_ACCESS_KEY_ID}';\nconsole.log(leaked);`,
     });
     const err = await build(f).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FerryError);
@@ -132,7 +133,7 @@ describe('ferry build (fixture app)', () => {
     expect((err as Error).message).toMatch(
       /app\/index\.js:\d+:\d+: looks like an Alibaba Cloud AccessKey id \(LTAI5t…\)/,
     );
-    expect((err as Error).message).not.toContain('LTAI5tQm8NHvxYzR2bWcKp3D');
+    expect((err as Error).message).not.toContain(FAKE_ACCESS_KEY_ID);
   });
 
   it('reports a missing entry as a config error and a bad version as a usage error', async () => {

@@ -13,6 +13,7 @@ import { writeEnvRecord } from '../../../pipeline/registry/env-record';
 import { LocalRegistry } from '../../../pipeline/registry/local';
 import { releaseKeys } from '../../../pipeline/release/layout';
 import { generateSigningKeyPair, keyIdOf, loadPrivateKey } from '../../../pipeline/release/signing';
+import { PEM_BEGIN, PEM_END } from '../../fixtures/fake-credentials';
 import { type OssServer, startOssServer } from '../../support/oss-server/index';
 import { type FixtureApp, makeFixtureApp } from '../build/fixture-app';
 import { syntheticArtifact } from '../publish/synthetic';
@@ -38,7 +39,7 @@ describe('ferry keygen', () => {
 
   it('prints the private key only when asked, on stdout alone', async () => {
     const r = await ferry(['keygen', '--print-private'], { cwd: dir });
-    expect(r.stdout).toMatch(/^-----BEGIN PRIVATE KEY-----\n[\s\S]+-----END PRIVATE KEY-----\n$/);
+    expect(r.stdout).toMatch(new RegExp(`^${PEM_BEGIN}\\n[\\s\\S]+${PEM_END}\\n$`));
     expect(r.stderr).toContain('publicKey: ed25519:');
     const j = await ferry(['keygen', '--print-private', '--json'], { cwd: dir });
     expect(j.json()).toMatchObject({

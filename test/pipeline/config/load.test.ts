@@ -7,6 +7,7 @@ import { ExitCode } from '../../../pipeline/cli/exit-codes';
 import { releasesJsonSchema } from '../../../pipeline/config/json-schema';
 import { findConfigFile, loadConfig, PACKAGE_ROOT, parseConfig } from '../../../pipeline/config/load';
 import { ConfigError } from '../../../pipeline/errors';
+import { FAKE_ACCESS_KEY_ID, PEM_BEGIN, PEM_END } from '../../fixtures/fake-credentials';
 
 const base = () => ({
   app: { name: 'shop', entry: 'app/server.ts', env: { LOG_LEVEL: 'info' } },
@@ -141,7 +142,7 @@ describe('releases.yaml validation', () => {
     ],
     [
       'AccessKey id as a value',
-      withChange((c) => Object.assign(c.app.env, { OSS_ID: 'LTAI5tQm8NHvxYzR2bWcKp3D' })),
+      withChange((c) => Object.assign(c.app.env, { OSS_ID: FAKE_ACCESS_KEY_ID })),
       [
         "app.env.OSS_ID: looks like an Alibaba Cloud AccessKey id (LTAI…); releases.yaml is committed. Use the host's shared/.env file (see docs/releases.md), never releases.yaml (line 6)",
       ],
@@ -179,7 +180,7 @@ describe('releases.yaml validation', () => {
     const text = withChange((c) =>
       Object.assign(c, {
         signing: {
-          publicKey: '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n',
+          publicKey: `${PEM_BEGIN}\nMC4CAQAwBQYDK2VwBCIEIA==\n${PEM_END}\n`,
         },
       }),
     );

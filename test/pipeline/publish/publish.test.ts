@@ -12,6 +12,7 @@ import { verifyPublished } from '../../../pipeline/publish/verify';
 import { readIndex } from '../../../pipeline/registry/release-index';
 import { releaseKeys } from '../../../pipeline/release/layout';
 import { generateSigningKeyPair } from '../../../pipeline/release/signing';
+import { FAKE_ACCESS_KEY_ID } from '../../fixtures/fake-credentials';
 import { type FixtureApp, makeFixtureApp } from '../build/fixture-app';
 import { type Backend, openBackend, ossConfig, ossRegistryFor } from '../registry/backends';
 import { configFor, syntheticArtifact } from './synthetic';
@@ -135,7 +136,7 @@ describe.each(['local', 'oss'] as const)('publish to the %s registry', (name) =>
   it('refuses an artifact carrying a credential, naming file and line, before uploading', async () => {
     const path = await syntheticArtifact(join(scratch, name), {
       version: '2.1.0',
-      files: { 'app/index.js': 'ok();\nconst id = "LTAI5tQm8NHvxYzR2bWcKp3D";\n', 'app/.env': 'SECRET=1\n' },
+      files: { 'app/index.js': `ok();\nconst id = "${FAKE_ACCESS_KEY_ID}";\n`, 'app/.env': 'SECRET=1\n' },
     });
     const err = await publish(path).catch((e: unknown) => e);
     expect((err as Error).message).toContain(

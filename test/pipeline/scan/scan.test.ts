@@ -4,9 +4,10 @@ import { ExitCode } from '../../../pipeline/cli/exit-codes';
 import { FerryError } from '../../../pipeline/errors';
 import { assertNoCredentials } from '../../../pipeline/scan/check';
 import { formatHit, scanFiles } from '../../../pipeline/scan/scan';
+import { FAKE_ACCESS_KEY_ID, PEM_BEGIN, PEM_END, RSA_PEM_BEGIN } from '../../fixtures/fake-credentials';
 
 const file = (path: string, text: string) => ({ path, bytes: Buffer.from(text) });
-const KEY_ID = 'LTAI5tQm8NHvxYzR2bWcKp3D';
+const KEY_ID = FAKE_ACCESS_KEY_ID;
 const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
 describe('credential scan', () => {
@@ -48,11 +49,11 @@ describe('credential scan', () => {
 
   it('ignores look-alikes: PEM headers without a key body, short or embedded LTAI strings', () => {
     const code = [
-      `const h = "-----BEGIN PRIVATE KEY-----\\n" + body + "\\n-----END PRIVATE KEY-----";`,
-      `if (line === '-----BEGIN RSA PRIVATE KEY-----') parse();`,
+      `const h = "${PEM_BEGIN}\\n" + body + "\\n${PEM_END}";`,
+      `if (line === '${RSA_PEM_BEGIN}') parse();`,
       'const short = "LTAIabc123";',
-      'const word = "XLTAI5tQm8NHvxYzR2bWcKp3D";',
-      'const long = "LTAI5tQm8NHvxYzR2bWcKp3DLTAI5tQm8NHvxYzR2bWcKp3D";',
+      `const word = "X${FAKE_ACCESS_KEY_ID}";`,
+      `const long = "${FAKE_ACCESS_KEY_ID}${FAKE_ACCESS_KEY_ID}";`,
     ].join('\n');
     expect(scanFiles([file('app/index.js', code)])).toEqual([]);
   });
