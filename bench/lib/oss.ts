@@ -1,21 +1,12 @@
 // The OSS test server as the registry of a bench environment, and the releases.yaml lines for it.
 import { type OssServer, startOssServer } from '../../test/support/oss-server';
 
+export { ossRegistryYaml } from '../../test/support/config-yaml';
+
 export const BUCKET = 'ferry-bench';
 
 export async function startRegistry(): Promise<OssServer> {
   return startOssServer({ bucket: BUCKET });
-}
-
-export function ossRegistryYaml(oss: OssServer): string {
-  return `registry:
-  type: oss
-  bucket: ${BUCKET}
-  region: oss-cn-shenzhen
-  endpoint: ${oss.endpoints.public}
-  internalEndpoint: ${oss.endpoints.internal}
-  cname: true
-`;
 }
 
 export function ossEnv(oss: OssServer): Record<string, string> {

@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateSigningKeyPair } from '../../pipeline/release/signing';
 import { REPO } from '../../test/fixtures/agent-host';
+import { fleetHostsYaml } from '../../test/support/config-yaml';
 import { type Fleet, startFleet } from '../../test/support/ssh-fleet';
 import { type CpuUse, cpuSnapshot, cpuUse } from '../lib/cpu';
 import { ferryCli, timeUntilServing } from '../lib/ferry-cli';
@@ -193,16 +194,5 @@ environments:
       mode: process
       workers: 1
       bind: 127.0.0.1
-    hosts:
-${fleet.hosts
-  .map(
-    (h, i) => `      - name: ${h.name}
-        address: ${h.address}
-        port: ${h.port}
-        hostKey: ${h.hostKeyFingerprint}
-        path: ${h.root}
-        appPort: ${ports[i]}`,
-  )
-  .join('\n')}
-`;
+${fleetHostsYaml(fleet, ports)}`;
 }

@@ -12,7 +12,7 @@ import { type AgentEvent, runAgent } from './agent-client';
 import { appendAudit } from './audit';
 import type { FleetContext } from './context';
 import { acquireEnvLock, envLockKey } from './env-lock';
-import { mapLimit } from './plan';
+import { mapLimit, planBatches } from './plan';
 import { type HostOutcome, type RolloutResult, rollout } from './rollout';
 import { checkAgents, closeHosts, type HostHandle, openHosts } from './session';
 
@@ -156,11 +156,16 @@ export async function rollbackEnv(ctx: FleetContext, opts: { to?: string }): Pro
  * differ, and stepping back would move them further apart (hosts already rolled back would go back again),
  * so the operator names the target instead.
  */
-async function refuseSplitFleet(ctx: FleetContext, hosts: HostHandle[]): Promise<void> {
-  const currents = await mapLimit(hosts, ctx.envCfg.concurrency, async (h) => {
+/** What each host serves now, asked of all hosts at once (read-only, no lock). */
+async function currentReleases(ctx: FleetContext, hosts: HostHandle[]) {
+  return mapLimit(hosts, ctx.envCfg.concurrency, async (h) => {
     const s = await runAgent(h.t, h.host.path, 'status', { health: false });
     return { host: h.host.name, current: (s.current as string | null | undefined) ?? null };
   });
+}
+
+async function refuseSplitFleet(ctx: FleetContext, hosts: HostHandle[]): Promise<void> {
+  const currents = await currentReleases(ctx, hosts);
   const versions = [...new Set(currents.map((c) => c.current))];
   if (versions.length <= 1) return;
   const where = currents.map((c) => `${c.host} on ${c.current ?? 'nothing'}`).join(', ');
@@ -300,13 +305,12 @@ async function planOnly(
   op: 'deploy' | 'rollback',
   version: string | null,
 ): Promise<FleetRunResult> {
-  const { planBatches } = await import('./plan');
   const batches = planBatches(hosts, ctx.envCfg.batch, { canary: op === 'deploy' });
+  const currents = new Map((await currentReleases(ctx, hosts)).map((c) => [c.host, c.current]));
   const plan: { host: string; batch: number; current: string | null }[] = [];
   for (const [i, batch] of batches.entries()) {
     for (const h of batch) {
-      const s = await runAgent(h.t, h.host.path, 'status', { health: false });
-      const current = (s.current as string | null | undefined) ?? null;
+      const current = currents.get(h.host.name) ?? null;
       plan.push({ host: h.host.name, batch: i + 1, current });
       const action =
         current === version ? 'already current: reinstall check only' : `${current ?? '(none)'} → ${version}`;

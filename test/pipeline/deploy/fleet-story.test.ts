@@ -12,6 +12,7 @@ import { createRegistry } from '../../../pipeline/registry/create-registry';
 import { generateSigningKeyPair } from '../../../pipeline/release/signing';
 import { REPO } from '../../fixtures/agent-host';
 import { hammer } from '../../fixtures/load';
+import { fleetHostsYaml, ossRegistryYaml } from '../../support/config-yaml';
 import { type OssServer, startOssServer } from '../../support/oss-server';
 import { describeIf, requireRoot, requireTool } from '../../support/require-tool';
 import { type Fleet, startFleet } from '../../support/ssh-fleet';
@@ -112,14 +113,7 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));
   entry: ${join(REPO, 'app', 'server.ts')}
   env:
     NODE_ENV: production
-registry:
-  type: oss
-  bucket: ferry-releases
-  region: oss-cn-shenzhen
-  endpoint: ${oss.endpoints.public}
-  internalEndpoint: ${oss.endpoints.internal}
-  cname: true
-signing:
+${ossRegistryYaml(oss)}signing:
   publicKey: ${keys.publicKey}
 environments:
   fleet:
@@ -137,18 +131,7 @@ environments:
       mode: process
       workers: 2
       bind: 127.0.0.1
-    hosts:
-${fleet.hosts
-  .map(
-    (h, i) => `      - name: ${h.name}
-        address: ${h.address}
-        port: ${h.port}
-        hostKey: ${h.hostKeyFingerprint}
-        path: ${h.root}
-        appPort: ${ports[i]}`,
-  )
-  .join('\n')}
-`,
+${fleetHostsYaml(fleet, ports)}`,
       );
       const secrets = join(dir, 'secrets.env');
       await writeFile(secrets, 'AUTH_SECRET=story-secret-story-secret-story-secret-42\n');

@@ -10,6 +10,7 @@ import { generateSigningKeyPair } from '../../../pipeline/release/signing';
 import { type AgentRun, destroyHost, freePort, runAgent } from '../../fixtures/agent-host';
 import type { FakeAppVariant } from '../../fixtures/fake-app';
 import { publishFakeApp } from '../../fixtures/releases';
+import { ossRegistryYaml } from '../../support/config-yaml';
 import { type FakeMetadata, startFakeMetadata } from '../../support/ecs-metadata';
 import { type OssServer, startOssServer } from '../../support/oss-server';
 import { ferry, type Run } from '../cli/run';
@@ -64,14 +65,7 @@ export async function startPullFleet(count = 3): Promise<PullFleet> {
     `app:
   name: ${APP}
   entry: app/server.ts
-registry:
-  type: oss
-  bucket: ferry-pull
-  region: oss-cn-shenzhen
-  endpoint: ${oss.endpoints.public}
-  internalEndpoint: ${oss.endpoints.internal}
-  cname: true
-signing:
+${ossRegistryYaml(oss)}signing:
   publicKey: ${keys.publicKey}
 environments:
   ${ENV}:

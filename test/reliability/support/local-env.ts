@@ -14,6 +14,7 @@ import { generateSigningKeyPair } from '../../../pipeline/release/signing';
 import { freePort, REPO } from '../../fixtures/agent-host';
 import type { FakeAppVariant } from '../../fixtures/fake-app';
 import { FIXTURE_APP, fakeAppFiles, innerManifest, packArtifact } from '../../fixtures/releases';
+import { ossRegistryYaml } from '../../support/config-yaml';
 import type { OssServer } from '../../support/oss-server';
 
 export const ENV_NAME = 'local';
@@ -67,15 +68,7 @@ export interface LocalEnvOptions {
 
 function registryYaml(dir: string, prefix: string, oss: OssServer | undefined): string {
   if (!oss) return `registry:\n  type: local\n  path: ${join(dir, 'registry')}\n  prefix: ${prefix}\n`;
-  return `registry:
-  type: oss
-  bucket: ${oss.bucket}
-  region: oss-cn-shenzhen
-  prefix: ${prefix}
-  endpoint: ${oss.endpoints.public}
-  internalEndpoint: ${oss.endpoints.internal}
-  cname: true
-`;
+  return ossRegistryYaml(oss, { prefix });
 }
 
 export async function startLocalEnv(opts: LocalEnvOptions = {}): Promise<LocalEnv> {

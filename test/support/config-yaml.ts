@@ -1,0 +1,30 @@
+// releases.yaml fragments for the test servers: the OSS-protocol server as the registry, and the SSH
+// fleet as an environment's hosts. Tests, the pull suite and the benchmarks write configs from these, so
+// a schema change is made once.
+import type { OssServer } from './oss-server';
+import type { Fleet } from './ssh-fleet';
+
+/** A top-level `registry:` block pointing at the server's public and internal ports. */
+export function ossRegistryYaml(oss: OssServer, opts: { prefix?: string } = {}): string {
+  return `registry:
+  type: oss
+  bucket: ${oss.bucket}
+  region: oss-cn-shenzhen
+${opts.prefix === undefined ? '' : `  prefix: ${opts.prefix}\n`}  endpoint: ${oss.endpoints.public}
+  internalEndpoint: ${oss.endpoints.internal}
+  cname: true
+`;
+}
+
+/** The `hosts:` list of an environment (indented for `environments.<name>.hosts`), host keys pinned. */
+export function fleetHostsYaml(fleet: Fleet, appPorts: readonly number[]): string {
+  const hosts = fleet.hosts.map(
+    (h, i) => `      - name: ${h.name}
+        address: ${h.address}
+        port: ${h.port}
+        hostKey: ${h.hostKeyFingerprint}
+        path: ${h.root}
+        appPort: ${appPorts[i]}`,
+  );
+  return `    hosts:\n${hosts.join('\n')}\n`;
+}
