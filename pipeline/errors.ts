@@ -1,7 +1,7 @@
 // The few error types the pipeline throws on purpose. Each carries what went wrong, what to do about it and
 // the exit code; the CLI prints the first two and exits with the third. Anything else that escapes is a bug
 // and gets a stack trace.
-import { ExitCode, type ExitCodeValue } from './cli/exit-codes';
+import { ExitCode, type ExitCodeValue } from './exit-codes';
 
 export class FerryError extends Error {
   override name = 'FerryError';

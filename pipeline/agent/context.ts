@@ -1,6 +1,7 @@
 // What every command gets: where the host lives, who is acting, where to report, the environment.
+
+import type { HostPaths } from './host/paths';
 import type { Reporter } from './output';
-import type { HostPaths } from './paths';
 
 export interface AgentContext {
   paths: HostPaths;

@@ -1,7 +1,8 @@
 // The agent's one error type: a stable machine code (what the CLI branches on), the step it happened in,
 // a message and a remedy for people, and the exit code from the shared table.
-import { ExitCode, type ExitCodeValue } from '../cli/exit-codes';
+
 import { FerryError } from '../errors';
+import { ExitCode, type ExitCodeValue } from '../exit-codes';
 
 export type AgentErrorCode =
   | 'usage'

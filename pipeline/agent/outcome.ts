@@ -1,10 +1,11 @@
 // How deploy and rollback end when they fail: a gate failure marks the release bad (activate.ts already
 // switched back); an earlier failure changed nothing the service sees. Either way one history line.
-import { ActivationFailed } from './activate';
+
 import type { AgentContext } from './context';
 import { errorJson } from './errors';
-import { clearJournal } from './journal';
-import { appendHistory, markBad, updateState } from './state';
+import { clearJournal } from './host/journal';
+import { appendHistory, markBad, updateState } from './host/state';
+import { ActivationFailed } from './install/activate';
 
 export interface OpOutcome {
   ok: boolean;

@@ -8,9 +8,9 @@ import { loadConfig, PACKAGE_ROOT } from '../config/load';
 import { suggest } from '../config/problems';
 import type { FerryConfig } from '../config/resolve';
 import { isFerryError, UsageError } from '../errors';
+import { ExitCode } from '../exit-codes';
 import type { Command, CommandContext, OptionSpec } from './command';
 import { COMMANDS, findCommand } from './commands';
-import { ExitCode } from './exit-codes';
 import { colorEnabled, createStyle, type Io, Output, type Style } from './io';
 
 export type { Io } from './io';

@@ -1,8 +1,8 @@
 // The --from-registry view of `ferry status`: printed from what pull-mode hosts report to the registry.
 import { registryStatus } from '../channels/fleet-status';
 import type { FleetContext } from '../deploy/context';
+import { ExitCode } from '../exit-codes';
 import type { CommandContext } from './command';
-import { ExitCode } from './exit-codes';
 import { table } from './fleet';
 
 export async function printRegistryStatus(ctx: CommandContext, fleet: FleetContext): Promise<number> {

@@ -1,6 +1,6 @@
 // The text of .ferry/pull.json, which `ferry setup --pull` writes on each host. Validated with the agent's
 // own parser, so setup cannot write a file `agent sync` would refuse.
-import { type HostPullConfig, parsePullConfig } from '../agent/pull-config';
+import { type HostPullConfig, parsePullConfig } from '../agent/pull/config';
 
 export type PullConfigInput = Omit<HostPullConfig, 'schema' | 'urlTtlSec'> & { urlTtlSec?: number };
 

@@ -1,6 +1,6 @@
 // The text of .ferry/service.json, which setup writes on each host. Validated with the agent's own
 // parser, so setup cannot write a file the agent would refuse.
-import { parseServiceConfig, type ServiceConfig } from '../agent/config';
+import { parseServiceConfig, type ServiceConfig } from '../agent/service/config';
 
 export type ServiceConfigInput = Partial<ServiceConfig> & Pick<ServiceConfig, 'app' | 'port'>;
 

@@ -4,8 +4,9 @@
 // Credentials are cached and fetched again before they expire: 5 minutes before `Expiration`, or at 80%
 // of their lifetime when they live less than 25 minutes. The address is configurable (tests run a loopback
 // fake); the default is the link-local address Alibaba Cloud documents.
-import { ExitCode } from '../cli/exit-codes';
+
 import { FerryError } from '../errors';
+import { ExitCode } from '../exit-codes';
 import { httpRequest } from './http';
 import type { CredentialsProvider, OssCredentials } from './types';
 

@@ -2,8 +2,8 @@
 // the canary first, return switched hosts on a failure, record the result in the registry.
 
 import { channelFollower } from '../channels/follow';
-import { ExitCode } from '../cli/exit-codes';
 import { FerryError } from '../errors';
+import { ExitCode } from '../exit-codes';
 import { readEnvRecord, writeEnvRecord } from '../registry/env-record';
 import { readIndex } from '../registry/release-index';
 import { releaseKeys } from '../release/layout';

@@ -4,7 +4,7 @@
 // (environments.<e>.pull.ramRole) read from the metadata service, so no key is stored on a host; only
 // hosts outside ECS (and tests) get static keys, from FERRY_PULL_ACCESS_KEY_ID/SECRET, in a 0600 file.
 import { join } from 'node:path';
-import type { PullCredentialsConfig, PullRegistryConfig } from '../agent/pull-config';
+import type { PullCredentialsConfig, PullRegistryConfig } from '../agent/pull/config';
 import { pullConfigJson } from '../commands/pull-config';
 import { syncServiceUnit, syncTimerUnit, syncUnitNames, systemctlArgv, unitPath } from '../commands/systemd';
 import type { PullConfig } from '../config/resolve';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAgentBundle } from '../../pipeline/agent/bundle';
-import { ExitCode } from '../../pipeline/cli/exit-codes';
+import { ExitCode } from '../../pipeline/exit-codes';
 import { deployArgs, destroyHost, makeHost, runAgent, type TestHost } from '../fixtures/agent-host';
 import { type RegistryServer, startRegistryServer } from '../fixtures/registry-server';
 import {

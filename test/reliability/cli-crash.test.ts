@@ -6,9 +6,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExitCode } from '../../pipeline/cli/exit-codes';
 import { CLI_CRASH_ENV } from '../../pipeline/deploy/crash-hook';
 import { envLockKey } from '../../pipeline/deploy/env-lock';
+import { ExitCode } from '../../pipeline/exit-codes';
 import { environmentKey } from '../../pipeline/release/layout';
 import { FIXTURE_APP } from '../fixtures/releases';
 import { answers, completeCurrent, historyOf, leftovers } from './support/host-checks';

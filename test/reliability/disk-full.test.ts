@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAgentBundle } from '../../pipeline/agent/bundle';
-import { hostPaths } from '../../pipeline/agent/paths';
-import { ExitCode } from '../../pipeline/cli/exit-codes';
+import { hostPaths } from '../../pipeline/agent/host/paths';
 import { serviceConfigJson } from '../../pipeline/commands/service-config';
+import { ExitCode } from '../../pipeline/exit-codes';
 import { deployArgs, destroyHost, freePort, makeHost, runAgent, type TestHost } from '../fixtures/agent-host';
 import { type RegistryServer, startRegistryServer } from '../fixtures/registry-server';
 import {

@@ -4,7 +4,7 @@
 import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExitCode } from '../../pipeline/cli/exit-codes';
+import { ExitCode } from '../../pipeline/exit-codes';
 import { releaseKeys } from '../../pipeline/release/layout';
 import { generateSigningKeyPair, serializeSignature, signBytes } from '../../pipeline/release/signing';
 import { FIXTURE_APP } from '../fixtures/releases';

@@ -1,7 +1,7 @@
 import { relative, resolve } from 'node:path';
 import { buildRelease } from '../../build/build';
+import { ExitCode } from '../../exit-codes';
 import type { Command } from '../command';
-import { ExitCode } from '../exit-codes';
 import { formatBytes } from '../io';
 
 export const command: Command = {

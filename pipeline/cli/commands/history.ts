@@ -1,7 +1,7 @@
 import { readAudit } from '../../deploy/audit';
 import { UsageError } from '../../errors';
+import { ExitCode } from '../../exit-codes';
 import type { Command } from '../command';
-import { ExitCode } from '../exit-codes';
 import { fleetContext } from '../fleet';
 import { table } from '../io';
 

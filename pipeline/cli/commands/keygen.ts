@@ -3,10 +3,10 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { FerryError } from '../../errors';
+import { ExitCode } from '../../exit-codes';
 import { SIGNING_ENV } from '../../publish/signing-key';
 import { generateSigningKeyPair } from '../../release/signing';
 import type { Command } from '../command';
-import { ExitCode } from '../exit-codes';
 
 export const command: Command = {
   usage: 'ferry keygen [--out DIR] [--print-private]',

@@ -1,7 +1,7 @@
 import { promoteEnv } from '../../channels/promote';
 import { UsageError } from '../../errors';
+import { ExitCode } from '../../exit-codes';
 import type { Command } from '../command';
-import { ExitCode } from '../exit-codes';
 import { fleetContext } from '../fleet';
 
 export const command: Command = {

@@ -1,12 +1,12 @@
 import { relative, resolve } from 'node:path';
 import { buildRelease } from '../../build/build';
 import { UsageError } from '../../errors';
+import { ExitCode } from '../../exit-codes';
 import { publishRelease } from '../../publish/publish';
 import { checkSigningKey, SIGNING_ENV, signingKeyFromEnv } from '../../publish/signing-key';
 import { createRegistry } from '../../registry/create-registry';
 import { DEFAULT_MULTIPART_THRESHOLD } from '../../registry/registry';
 import type { Command } from '../command';
-import { ExitCode } from '../exit-codes';
 import { formatBytes } from '../io';
 import { createProgress } from '../progress';
 

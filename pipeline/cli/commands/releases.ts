@@ -1,9 +1,9 @@
 import { UsageError } from '../../errors';
+import { ExitCode } from '../../exit-codes';
 import { createRegistry } from '../../registry/create-registry';
 import { listEnvRecords } from '../../registry/env-record';
 import { readIndex } from '../../registry/release-index';
 import type { Command } from '../command';
-import { ExitCode } from '../exit-codes';
 import { formatBytes, table } from '../io';
 
 export const command: Command = {

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setupEnv } from '../../deploy/setup';
 import { FerryError } from '../../errors';
+import { ExitCode } from '../../exit-codes';
 import type { Command } from '../command';
-import { ExitCode } from '../exit-codes';
 import { fleetContext } from '../fleet';
 
 export const command: Command = {

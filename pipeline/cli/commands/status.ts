@@ -1,6 +1,6 @@
 import { statusEnv } from '../../deploy/status';
+import { ExitCode } from '../../exit-codes';
 import type { Command } from '../command';
-import { ExitCode } from '../exit-codes';
 import { fleetContext } from '../fleet';
 import { table } from '../io';
 import { printRegistryStatus } from '../registry-status';

@@ -1,7 +1,7 @@
 import { mintToken, SCOPES, type Scope } from '../../../app/auth/tokens';
 import { ConfigError, UsageError } from '../../errors';
+import { ExitCode } from '../../exit-codes';
 import type { Command } from '../command';
-import { ExitCode } from '../exit-codes';
 
 export const command: Command = {
   usage: 'ferry token --user U [--scopes read,write] [--ttl SECONDS]',

@@ -3,8 +3,8 @@ import { appendAudit } from '../../deploy/audit';
 import { envLockKey, readEnvLock } from '../../deploy/env-lock';
 import { mapLimit } from '../../deploy/plan';
 import { closeHosts, openHosts } from '../../deploy/session';
+import { ExitCode } from '../../exit-codes';
 import type { Command } from '../command';
-import { ExitCode } from '../exit-codes';
 import { fleetContext } from '../fleet';
 
 export const command: Command = {

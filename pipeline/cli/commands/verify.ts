@@ -1,9 +1,9 @@
 import { ConfigError } from '../../errors';
+import { ExitCode } from '../../exit-codes';
 import { verifyPublished } from '../../publish/verify';
 import { createRegistry } from '../../registry/create-registry';
 import { readIndex } from '../../registry/release-index';
 import type { Command } from '../command';
-import { ExitCode } from '../exit-codes';
 
 export const command: Command = {
   usage: 'ferry verify [VERSION]',

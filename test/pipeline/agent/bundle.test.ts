@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAgentBundle } from '../../../pipeline/agent/bundle';
-import { processCommandLine } from '../../../pipeline/agent/proc';
+import { processCommandLine } from '../../../pipeline/agent/host/proc';
 import { AGENT_PROTOCOL, AGENT_VERSION } from '../../../pipeline/agent/version';
 import {
   deployArgs,

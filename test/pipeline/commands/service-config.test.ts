@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SERVICE_DEFAULTS } from '../../../pipeline/agent/config';
+import { SERVICE_DEFAULTS } from '../../../pipeline/agent/service/config';
 import { serviceConfigJson } from '../../../pipeline/commands/service-config';
 
 describe('serviceConfigJson', () => {

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { ExitCode } from '../../../pipeline/cli/exit-codes';
 import { releasesJsonSchema } from '../../../pipeline/config/json-schema';
 import { findConfigFile, loadConfig, PACKAGE_ROOT, parseConfig } from '../../../pipeline/config/load';
 import { ConfigError } from '../../../pipeline/errors';
+import { ExitCode } from '../../../pipeline/exit-codes';
 import { FAKE_ACCESS_KEY_ID, PEM_BEGIN, PEM_END } from '../../fixtures/fake-credentials';
 
 const base = () => ({

@@ -4,7 +4,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pullPaths } from '../../../pipeline/agent/pull-config';
+import { pullPaths } from '../../../pipeline/agent/pull/config';
 import { parseHostStatus } from '../../../pipeline/channels/host-status';
 import { issueChannel } from '../../../pipeline/channels/issue';
 import { pullConfigJson } from '../../../pipeline/commands/pull-config';

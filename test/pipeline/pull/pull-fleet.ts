@@ -4,7 +4,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hostPaths } from '../../../pipeline/agent/paths';
+import { hostPaths } from '../../../pipeline/agent/host/paths';
 import { channelKey, hostStatusKey, releaseKeys } from '../../../pipeline/release/layout';
 import { generateSigningKeyPair } from '../../../pipeline/release/signing';
 import { type AgentRun, destroyHost, freePort, runAgent } from '../../fixtures/agent-host';

@@ -6,7 +6,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { parsePullConfig } from '../../../pipeline/agent/pull-config';
+import { parsePullConfig } from '../../../pipeline/agent/pull/config';
 import { agentArgv } from '../../../pipeline/commands/agent';
 import { pullConfigJson } from '../../../pipeline/commands/pull-config';
 import {

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ExitCode } from '../../../pipeline/cli/exit-codes';
 import { FerryError } from '../../../pipeline/errors';
+import { ExitCode } from '../../../pipeline/exit-codes';
 import { assertNoCredentials } from '../../../pipeline/scan/check';
 import { formatHit, scanFiles } from '../../../pipeline/scan/scan';
 import { FAKE_ACCESS_KEY_ID, PEM_BEGIN, PEM_END, RSA_PEM_BEGIN } from '../../fixtures/fake-credentials';

@@ -2,8 +2,8 @@
 // complete release (its marker written), and nothing an interrupted run leaves behind is still there.
 import { access, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { HostPaths } from '../../../pipeline/agent/paths';
-import { RELEASE_MARKER } from '../../../pipeline/agent/releases';
+import type { HostPaths } from '../../../pipeline/agent/host/paths';
+import { RELEASE_MARKER } from '../../../pipeline/agent/install/releases';
 import { httpGet } from '../../fixtures/agent-host';
 
 const exists = (p: string) =>

@@ -1,0 +1,70 @@
+// `agent status`: everything the CLI shows for a host, in one JSON object. Read-only and lock-free, so it
+// works while a deploy runs (and shows that deploy's lock and journal).
+
+import type { AgentContext } from '../context';
+import { listReleases } from '../install/releases';
+import { currentVersion } from '../install/switch';
+import { loadServiceConfig, type ServiceConfig } from '../service/config';
+import { probe } from '../service/health';
+import { readSupervisorState, runningSupervisor } from '../service/supervisor-state';
+import { AGENT_PROTOCOL, AGENT_VERSION } from '../version';
+import { readJournal } from './journal';
+import { readLock } from './lock';
+import { readHistory, readState } from './state';
+
+export async function status(
+  ctx: AgentContext,
+  opts: { health?: boolean } = {},
+): Promise<Record<string, unknown>> {
+  const { paths } = ctx;
+  let config: ServiceConfig | null = null;
+  let configError: string | null = null;
+  try {
+    config = await loadServiceConfig(paths.serviceConfig);
+  } catch (err) {
+    configError = (err as Error).message;
+  }
+  const [state, current, releases, lock, journal, history, sup, pid] = await Promise.all([
+    readState(paths),
+    currentVersion(paths),
+    listReleases(paths),
+    readLock(paths),
+    readJournal(paths),
+    readHistory(paths, 1),
+    readSupervisorState(paths),
+    runningSupervisor(paths),
+  ]);
+  const health =
+    config && opts.health !== false ? await probe(config) : { ok: false, error: configError ?? 'not probed' };
+  return {
+    current,
+    previous: state.previous,
+    lastGood: state.lastGood,
+    bad: state.bad,
+    releases: releases.map((r) => ({
+      version: r.version,
+      installedAt: r.installedAt,
+      bad: state.bad.includes(r.version),
+      current: r.version === current,
+    })),
+    agentVersion: AGENT_VERSION,
+    protocol: AGENT_PROTOCOL,
+    lock,
+    health,
+    service: {
+      mode: config?.mode ?? null,
+      unit: config?.mode === 'systemd' ? config.unitName : null,
+      pid,
+      running: pid !== null,
+      phase: pid !== null ? (sup?.phase ?? null) : 'stopped',
+      generation: sup?.generation ?? null,
+      version: pid !== null ? (sup?.version ?? null) : null,
+      workers: pid !== null ? (sup?.workers ?? []) : [],
+      lastReload: sup?.lastReload ?? null,
+      crashes: sup?.crashes ?? null,
+    },
+    lastAction: history[0] ?? null,
+    journal,
+    ...(configError ? { configError } : {}),
+  };
+}

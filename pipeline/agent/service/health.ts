@@ -1,0 +1,79 @@
+// The health gate: the service answers 2xx on its health path AND reports the expected version. The
+// version check is what proves the reload took: a supervisor that kept the old workers would still be
+// "healthy".
+import http from 'node:http';
+import { sleep } from '../host/proc';
+import { probeHost, type ServiceConfig } from './config';
+
+export interface Probe {
+  ok: boolean;
+  status?: number;
+  version?: string | null;
+  error?: string;
+}
+
+function get(
+  host: string,
+  port: number,
+  path: string,
+  timeoutMs: number,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    // agent: false and Connection: close: a probe must not ride a pooled connection to a retiring worker.
+    const req = http.get(
+      { host, port, path, agent: false, timeout: timeoutMs, headers: { connection: 'close' } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          if (body.length < 65536) body += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
+}
+
+/** One probe of health and version. */
+export async function probe(config: ServiceConfig, timeoutMs = 2000): Promise<Probe> {
+  const host = probeHost(config.host);
+  try {
+    const h = await get(host, config.port, config.healthPath, timeoutMs);
+    const v = await get(host, config.port, config.versionPath, timeoutMs);
+    let version: string | null = null;
+    try {
+      const parsed = JSON.parse(v.body) as { version?: unknown };
+      version = typeof parsed.version === 'string' ? parsed.version : null;
+    } catch {
+      version = null;
+    }
+    return { ok: h.status >= 200 && h.status < 300, status: h.status, version };
+  } catch (err) {
+    return { ok: false, error: (err as Error).message };
+  }
+}
+
+/** Polls until healthy with the expected version or the timeout passes; the last probe says why not. */
+export async function waitHealthy(
+  config: ServiceConfig,
+  expectedVersion: string,
+  timeoutSec: number,
+): Promise<{ ok: boolean; last: Probe; elapsedMs: number }> {
+  const start = Date.now();
+  let last: Probe = { ok: false, error: 'not probed' };
+  for (;;) {
+    last = await probe(config);
+    if (last.ok && last.version === expectedVersion) return { ok: true, last, elapsedMs: Date.now() - start };
+    if (Date.now() - start >= timeoutSec * 1000) return { ok: false, last, elapsedMs: Date.now() - start };
+    await sleep(250);
+  }
+}
+
+export function describeProbe(p: Probe, expected: string): string {
+  if (p.error) return `no answer (${p.error})`;
+  if (!p.ok) return `health answered HTTP ${p.status}`;
+  return `version answered ${p.version === null ? 'nothing readable' : `"${p.version}"`}, expected "${expected}"`;
+}

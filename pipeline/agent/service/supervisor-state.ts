@@ -1,0 +1,72 @@
+// supervisor.json: what the supervisor is serving, rewritten (temp + rename) after every change. The
+// agent reads it to tell whether a reload took, `status` shows it, and a crash loop is visible in it.
+import { readFile } from 'node:fs/promises';
+import type { HostPaths } from '../host/paths';
+import { isProcessAlive, processCommandLine } from '../host/proc';
+
+export type SupervisorPhase = 'starting' | 'serving' | 'idle' | 'failing' | 'stopping' | 'stopped';
+
+export interface WorkerInfo {
+  pid: number;
+  generation: number;
+  state: 'starting' | 'listening' | 'retiring';
+}
+
+export interface ReloadRecord {
+  ok: boolean;
+  /** start: the supervisor's first load; hup: SIGHUP; retry: nothing was serving, trying again. */
+  reason: 'start' | 'hup' | 'retry';
+  /** ms since epoch; an attempt that started after a SIGHUP was sent resolved `current` after it. */
+  startedAtMs: number;
+  finishedAtMs: number;
+  at: string;
+  generation: number;
+  version: string | null;
+  error?: string;
+}
+
+export interface SupervisorState {
+  pid: number;
+  phase: SupervisorPhase;
+  /** The generation serving requests (0: none yet). */
+  generation: number;
+  version: string | null;
+  releaseDir: string | null;
+  workers: WorkerInfo[];
+  startedAt: string;
+  lastReload: ReloadRecord | null;
+  crashes: {
+    total: number;
+    consecutive: number;
+    lastAt: string | null;
+    last: string | null;
+    nextRestartMs: number;
+  };
+  updatedAt: string;
+}
+
+export async function readSupervisorState(paths: HostPaths): Promise<SupervisorState | null> {
+  try {
+    return JSON.parse(await readFile(paths.supervisorState, 'utf8')) as SupervisorState;
+  } catch {
+    return null;
+  }
+}
+
+export async function readSupervisorPid(paths: HostPaths): Promise<number | null> {
+  try {
+    const pid = Number((await readFile(paths.supervisorPid, 'utf8')).trim());
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The pidfile's process is alive and (where /proc says) really is a supervisor, not a reused pid. */
+export async function runningSupervisor(paths: HostPaths): Promise<number | null> {
+  const pid = await readSupervisorPid(paths);
+  if (pid === null || !isProcessAlive(pid)) return null;
+  const cmd = processCommandLine(pid);
+  if (cmd !== null && !cmd.includes('supervise')) return null;
+  return pid;
+}
