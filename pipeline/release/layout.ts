@@ -20,6 +20,14 @@ export function releaseKeys(prefix: string, app: string, version: string) {
   };
 }
 
+/**
+ * A packed Node runtime, shared by every release (and app) under the prefix: content-addressed, so two
+ * releases on the same runtime share one object and an upload never replaces different bytes.
+ */
+export function runtimeKey(prefix: string, version: string, arch: string, sha256: string): string {
+  return joinKey(prefix, 'runtimes', `node-${version}-linux-${arch}-${sha256.slice(0, 12)}.tar.gz`);
+}
+
 export function indexKey(prefix: string, app: string): string {
   return joinKey(prefix, app, INDEX_FILE);
 }

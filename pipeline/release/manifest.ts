@@ -11,6 +11,27 @@ export interface ManifestFile {
   sha256: string;
 }
 
+export const RUNTIME_ARCHES = ['x64', 'arm64'] as const;
+export type RuntimeArch = (typeof RUNTIME_ARCHES)[number];
+
+/** One packed Node runtime in the registry: bin/node plus licences, content-addressed by its sha256. */
+export interface RuntimeArtifact {
+  /** Registry key, e.g. releases/runtimes/node-22.23.5-linux-x64-1a2b3c4d5e6f.tar.gz (release/layout.ts). */
+  key: string;
+  size: number;
+  sha256: string;
+  /** Lowest glibc the binary links against (its GLIBC_2.x symbol versions), e.g. "2.28"; null if unknown. */
+  glibc: string | null;
+}
+
+/** The runtime a release runs on, pinned per CPU architecture. Part of the signed manifest. */
+export interface RuntimePin {
+  name: 'node';
+  /** Exact version, no leading v: "22.23.5". */
+  version: string;
+  artifacts: Partial<Record<RuntimeArch, RuntimeArtifact>>;
+}
+
 export interface ReleaseManifest {
   schema: number;
   name: string;
@@ -24,6 +45,11 @@ export interface ReleaseManifest {
   files: ManifestFile[];
   /** Present only on the published (signed) manifest. */
   artifact?: { file: string; size: number; sha256: string };
+  /**
+   * Present only on the published (signed) manifest, so the signature covers the runtime's bytes too.
+   * Absent on releases published before runtimes were shipped: those run on the host's agent runtime.
+   */
+  runtime?: RuntimePin;
 }
 
 const VERSION_RE = /^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$/;
@@ -55,9 +81,21 @@ export function serializeManifest(m: ReleaseManifest): Buffer {
     ...(m.artifact
       ? { artifact: { file: m.artifact.file, size: m.artifact.size, sha256: m.artifact.sha256 } }
       : {}),
+    ...(m.runtime ? { runtime: orderedRuntime(m.runtime) } : {}),
   };
   return Buffer.from(`${JSON.stringify(ordered, null, 2)}\n`);
 }
+
+function orderedRuntime(r: RuntimePin): RuntimePin {
+  const artifacts: RuntimePin['artifacts'] = {};
+  for (const arch of RUNTIME_ARCHES) {
+    const a = r.artifacts[arch];
+    if (a) artifacts[arch] = { key: a.key, size: a.size, sha256: a.sha256, glibc: a.glibc };
+  }
+  return { name: r.name, version: r.version, artifacts };
+}
+
+const RUNTIME_VERSION_RE = /^[0-9]+\.[0-9]+\.[0-9]+$/;
 
 /** Parses and shape-checks a manifest; throws an Error naming the first bad field. */
 export function parseManifest(bytes: Buffer | string): ReleaseManifest {
@@ -101,7 +139,35 @@ export function parseManifest(bytes: Buffer | string): ReleaseManifest {
     need(Number.isSafeInteger(a.size) && (a.size as number) > 0, 'artifact.size is invalid');
     need(typeof a.sha256 === 'string' && /^[0-9a-f]{64}$/.test(a.sha256), 'artifact.sha256 is invalid');
   }
+  if (m.runtime !== undefined) checkRuntimePin(m.runtime, need);
   return m as unknown as ReleaseManifest;
+}
+
+function checkRuntimePin(value: unknown, need: (cond: boolean, what: string) => void): void {
+  const r = value as Record<string, unknown>;
+  need(typeof r === 'object' && r !== null, 'runtime must be an object');
+  need(r.name === 'node', 'runtime.name must be "node"');
+  need(typeof r.version === 'string' && RUNTIME_VERSION_RE.test(r.version), 'runtime.version must be x.y.z');
+  need(typeof r.artifacts === 'object' && r.artifacts !== null, 'runtime.artifacts must be an object');
+  const artifacts = r.artifacts as Record<string, unknown>;
+  const arches = Object.keys(artifacts);
+  need(arches.length > 0, 'runtime.artifacts must name at least one arch');
+  for (const arch of arches) {
+    need(
+      (RUNTIME_ARCHES as readonly string[]).includes(arch),
+      `runtime.artifacts.${arch} is not x64 or arm64`,
+    );
+    const a = artifacts[arch] as Record<string, unknown>;
+    const at = `runtime.artifacts.${arch}`;
+    need(typeof a === 'object' && a !== null, `${at} must be an object`);
+    need(typeof a.key === 'string' && isSafeRelativePath(a.key), `${at}.key is invalid`);
+    need(Number.isSafeInteger(a.size) && (a.size as number) > 0, `${at}.size is invalid`);
+    need(typeof a.sha256 === 'string' && /^[0-9a-f]{64}$/.test(a.sha256), `${at}.sha256 is invalid`);
+    need(
+      a.glibc === null || (typeof a.glibc === 'string' && /^2\.[0-9]{1,3}$/.test(a.glibc)),
+      `${at}.glibc is invalid`,
+    );
+  }
 }
 
 /** A relative POSIX path with no empty, "." or ".." segments and no NUL/backslash. */
