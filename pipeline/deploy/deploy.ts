@@ -252,6 +252,7 @@ async function runFleetOp(
           from: o.from,
           to: o.to,
           ...(o.error ? { error: `${o.error.code}: ${o.error.message}` } : {}),
+          ...(o.error?.details ? { details: o.error.details } : {}),
         })),
         ...(result.haltedBy?.error
           ? { error: `${result.haltedBy.host}: ${result.haltedBy.error.message}` }
@@ -350,5 +351,27 @@ function hostLine(o: HostOutcome, version: string | null): string {
   const secs = (o.durationMs / 1000).toFixed(1);
   if (o.ok) return `  ${o.host}  serving ${o.to ?? version} (was ${o.from ?? 'nothing'}) in ${secs}s`;
   const back = o.selfReverted ? `; switched back to ${o.from}` : '';
-  return `  ${o.host}  FAILED at ${o.error?.step ?? '?'}: ${o.error?.message}${back}`;
+  return [
+    `  ${o.host}  FAILED at ${o.error?.step ?? '?'}: ${o.error?.message}${back}`,
+    ...detailLines(o),
+  ].join('\n');
+}
+
+/** The evidence a host sent back, so the operator needs no login to see why a release was refused. */
+export function detailLines(o: HostOutcome): string[] {
+  const d = o.error?.details;
+  if (!d) return [];
+  const lines: string[] = [];
+  const p = d.probe;
+  if (p) {
+    const answer = p.error
+      ? `no answer (${p.error})`
+      : `HTTP ${p.status}${p.body ? ` ${JSON.stringify(p.body.slice(0, 200))}` : ''}${p.version !== undefined ? `, version ${JSON.stringify(p.version)}` : ''}`;
+    lines.push(`      health answer: ${answer}`);
+  }
+  if (d.output && d.output.length > 0) {
+    lines.push(`      last ${d.output.length} line(s) of the new workers' output:`);
+    for (const l of d.output) lines.push(`        | ${l}`);
+  }
+  return lines;
 }

@@ -2,7 +2,7 @@
 // rollout, and every host this run already switched is returned to the release it ran before, so the fleet
 // never ends split between versions. Per-host work is a callback: this module only decides the order.
 import type { BatchSpec } from '../config/resolve';
-import type { AgentResult } from './agent-client';
+import type { AgentResult, FailureDetails } from './agent-client';
 import { crashAfterHosts } from './crash-hook';
 import { mapLimit, planBatches } from './plan';
 import type { HostHandle } from './session';
@@ -15,7 +15,7 @@ export interface HostOutcome {
   to: string | null;
   batch: number;
   durationMs: number;
-  error?: { code: string; message: string; step?: string };
+  error?: { code: string; message: string; step?: string; details?: FailureDetails };
   /** The agent switched back by itself (health gate). */
   selfReverted?: boolean;
   /** This run returned the host to `from` after another host failed. */
@@ -104,6 +104,7 @@ function outcomeOf(h: HostHandle, r: AgentResult, batch: number, durationMs: num
   };
   if (!r.ok) {
     o.error = { code: r.error?.code ?? 'failed', message: r.error?.message ?? 'failed', step: r.error?.step };
+    if (r.error?.details) o.error.details = r.error.details;
     if (r.rolledBack === true) o.selfReverted = true;
   }
   return o;

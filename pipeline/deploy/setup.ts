@@ -40,9 +40,9 @@ export async function setupEnv(
   // Pull mode (--pull, or a pull: block in releases.yaml) is checked before any slow work.
   const pull = opts.pull || envCfg.pull ? planPull(ctx) : null;
   ctx.log(`building the host agent…`);
-  await buildAgentBundle(opts.bundleDir);
+  const bundle = await buildAgentBundle(opts.bundleDir);
   const agentFiles = await Promise.all(
-    ['index.js', 'package.json'].map(async (f) => ({
+    bundle.files.map(async (f) => ({
       name: f,
       bytes: await readFile(join(opts.bundleDir, f)),
     })),
