@@ -24,6 +24,8 @@ export type AgentErrorCode =
   | 'service_down'
   | 'reload_failed'
   | 'health_failed'
+  // the Node runtime a release pins cannot run on this host (arch, C library)
+  | 'runtime_unsupported'
   // pull mode (agent sync): the channel and the credentials to read it
   | 'channel_invalid'
   | 'channel_mismatch'
