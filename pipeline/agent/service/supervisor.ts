@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { MANIFEST_FILE, parseManifest } from '../../release/manifest';
 import { writeFileAtomic, writeJsonAtomic } from '../host/fsutil';
 import type { HostPaths } from '../host/paths';
+import { sleep } from '../host/proc';
 import { readMarker } from '../install/releases';
 import { findRuntime, runtimeNodePath } from '../runtime/layout';
 import { loadServiceConfig, type ServiceConfig } from './config';
@@ -75,8 +76,21 @@ export class Supervisor {
 
   async start(): Promise<void> {
     // Listening first: connections that arrive before the first generation is ready wait for it rather
-    // than being refused. A port that cannot be bound is fatal: systemd restarts us and says why.
-    await this.dispatcher.listen(this.config.host, this.config.port);
+    // than being refused. A port still held (by a supervisor that is just exiting, say) is retried for a
+    // few seconds; after that it is fatal, and systemd restarts us with the reason in the journal.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.dispatcher.listen(this.config.host, this.config.port);
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        const where = `${this.config.host}:${this.config.port}`;
+        if (code !== 'EADDRINUSE' || attempt >= 20)
+          throw new Error(`cannot listen on ${where}: ${(err as Error).message}`);
+        if (attempt === 1) this.log(`supervisor: ${where} is in use; retrying for 10 s`);
+        await sleep(500);
+      }
+    }
     await writeFileAtomic(this.paths.supervisorPid, `${process.pid}\n`);
     process.on('SIGHUP', () => this.requestReload('hup'));
     process.on('SIGTERM', () => void this.shutdown('SIGTERM'));
