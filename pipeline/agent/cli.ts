@@ -18,6 +18,7 @@ import { currentVersion } from './install/switch';
 import type { OpOutcome } from './outcome';
 import { type AgentIO, Reporter } from './output';
 import { sync } from './pull/sync';
+import { hostPlatform } from './runtime/host';
 import { loadServiceConfig } from './service/config';
 import { reloadService, startService, stopService } from './service/control';
 import { Supervisor } from './service/supervisor';
@@ -124,7 +125,15 @@ export async function runAgent(argv: string[], io: AgentIO): Promise<number> {
     }
     const flags = parsed.values;
     if (command === 'version') {
-      report.result(true, { agentVersion: AGENT_VERSION, protocol: AGENT_PROTOCOL, node: process.version });
+      const platform = hostPlatform();
+      report.result(true, {
+        agentVersion: AGENT_VERSION,
+        protocol: AGENT_PROTOCOL,
+        node: process.version,
+        // What the CLI checks a release's runtime against before it touches the host.
+        arch: platform.rawArch,
+        glibc: platform.glibc,
+      });
       return ExitCode.Ok;
     }
     const rootFlag = need(flags, 'root');
@@ -244,6 +253,7 @@ async function maintenance(
       current: await currentVersion(paths),
       serving: sup?.version ?? null,
       servingNode: sup?.runtime?.path ?? null,
+      supervisorNode: sup?.supervisorNode?.path ?? null,
       debrisAgeSec: config.lockTtlSec,
     });
     if (result.removed.length > 0) {

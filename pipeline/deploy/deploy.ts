@@ -1,20 +1,21 @@
 // `ferry deploy` and `ferry rollback` across an environment: lock, check agents, roll out in batches with
 // the canary first, return switched hosts on a failure, record the result in the registry.
 
+import { runtimeForHost } from '../agent/runtime/host';
 import { channelFollower } from '../channels/follow';
 import { FerryError } from '../errors';
 import { ExitCode } from '../exit-codes';
 import { readEnvRecord, writeEnvRecord } from '../registry/env-record';
 import { readIndex } from '../registry/release-index';
 import { releaseKeys } from '../release/layout';
-import { checkVersion } from '../release/manifest';
+import { checkVersion, parseManifest, type RuntimeArch, type RuntimePin } from '../release/manifest';
 import { type AgentEvent, runAgent } from './agent-client';
 import { appendAudit } from './audit';
 import type { FleetContext } from './context';
 import { acquireEnvLock, envLockKey } from './env-lock';
 import { mapLimit, planBatches } from './plan';
 import { type HostOutcome, type RolloutResult, rollout } from './rollout';
-import { checkAgents, closeHosts, type HostHandle, openHosts } from './session';
+import { checkAgents, closeHosts, type HostHandle, type HostPlatformInfo, openHosts } from './session';
 
 /** Failures that say the release itself is wrong: the version is marked bad where it was switched back. */
 const RELEASE_FAULTS = new Set(['health_failed', 'reload_failed', 'release_mismatch', 'artifact_mismatch']);
@@ -68,14 +69,17 @@ export async function deployEnv(
   opts: { version?: string; dryRun?: boolean; allowBad?: boolean },
 ): Promise<FleetRunResult> {
   const version = await resolveVersion(ctx, opts.version);
-  return runFleetOp(ctx, 'deploy', version, opts.dryRun ?? false, async (hosts) => {
+  return runFleetOp(ctx, 'deploy', version, opts.dryRun ?? false, async (hosts, platforms) => {
     const { prefix } = ctx.config.registry;
     const keys = releaseKeys(prefix, ctx.config.app.name, version);
     const envCfg = ctx.envCfg;
+    const runtime = await publishedRuntime(ctx, keys.manifest);
+    if (runtime) refuseUnfitHosts(runtime, version, hosts, platforms);
     // Presigned per batch, so a long rollout never hands a host an expired URL; hosts get the internal
     // endpoint and need no OSS credentials of their own.
     const ttl = Math.max(900, envCfg.health.timeoutSeconds * 3);
     let urls = { manifest: '', signature: '', artifact: '' };
+    let runtimeUrls: Partial<Record<RuntimeArch, string>> = {};
     return rollout(
       hosts,
       { batch: envCfg.batch, concurrency: envCfg.concurrency, canary: true },
@@ -89,6 +93,10 @@ export async function deployEnv(
             sign(keys.artifact),
           ]);
           urls = { manifest, signature, artifact };
+          runtimeUrls = {};
+          for (const [arch, art] of Object.entries(runtime?.artifacts ?? {})) {
+            if (art) runtimeUrls[arch as RuntimeArch] = await sign(art.key);
+          }
         },
         run: (h) =>
           runAgent(
@@ -100,6 +108,7 @@ export async function deployEnv(
               manifestUrl: urls.manifest,
               signatureUrl: urls.signature,
               artifactUrl: urls.artifact,
+              runtimeUrls,
               healthTimeoutSec: envCfg.health.timeoutSeconds,
               keep: envCfg.keep,
               allowBad: opts.allowBad,
@@ -113,6 +122,48 @@ export async function deployEnv(
       },
     );
   });
+}
+
+/** The runtime the published manifest pins, if any (the hosts verify the signature; this only routes URLs). */
+async function publishedRuntime(ctx: FleetContext, manifestKey: string): Promise<RuntimePin | null> {
+  const bytes = await ctx.registry.get(manifestKey);
+  if (!bytes) return null;
+  try {
+    return parseManifest(bytes).runtime ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Before any host is touched: every host can run the pinned Node (its arch is shipped, its glibc is new
+ * enough). Otherwise the canary would pass and a later batch would fail half-way through the fleet.
+ */
+function refuseUnfitHosts(
+  runtime: RuntimePin,
+  version: string,
+  hosts: HostHandle[],
+  platforms: Map<string, HostPlatformInfo>,
+): void {
+  const problems: string[] = [];
+  for (const h of hosts) {
+    const p = platforms.get(h.host.name);
+    if (!p) continue;
+    const arch = p.arch === 'x64' || p.arch === 'arm64' ? p.arch : null;
+    try {
+      runtimeForHost(runtime, { arch, rawArch: p.arch, glibc: p.glibc }, version);
+    } catch (err) {
+      problems.push(`${h.host.name}: ${(err as Error).message}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new FerryError(
+      `${version} cannot run on every host; nothing was changed:\n  ${problems.join('\n  ')}`,
+      {
+        remedy: 'add the missing arch to app.runtime.arch (or pin an older Node) and publish again',
+      },
+    );
+  }
 }
 
 export async function rollbackEnv(ctx: FleetContext, opts: { to?: string }): Promise<FleetRunResult> {
@@ -188,12 +239,12 @@ async function runFleetOp(
   op: 'deploy' | 'rollback',
   version: string | null,
   dryRun: boolean,
-  go: (hosts: HostHandle[]) => Promise<RolloutResult>,
+  go: (hosts: HostHandle[], platforms: Map<string, HostPlatformInfo>) => Promise<RolloutResult>,
 ): Promise<FleetRunResult> {
   const { envCfg, config } = ctx;
   const hosts = await openHosts(envCfg, ctx.env);
   try {
-    await checkAgents(hosts, envCfg.concurrency);
+    const platforms = await checkAgents(hosts, envCfg.concurrency);
     if (dryRun) return await planOnly(ctx, hosts, op, version);
     // Pull mode: the channel follows where the hosts land, or pulling hosts would undo this push.
     const channel = await channelFollower(ctx);
@@ -214,7 +265,7 @@ async function runFleetOp(
       ctx.log(
         `${op} ${version ?? '(previous release)'} to ${envCfg.name}: ${hosts.length} host(s), batch ${envCfg.batch}`,
       );
-      const result = await go(hosts);
+      const result = await go(hosts, platforms);
       const target = version ?? commonTarget(result.outcomes);
       if (result.ok && target) {
         const from = result.outcomes.find((o) => o.from)?.from ?? null;

@@ -267,6 +267,7 @@ export async function deploy(ctx: AgentContext, o: DeployOptions): Promise<OpOut
       current: o.version,
       serving: sup?.version ?? null,
       servingNode: sup?.runtime?.path ?? null,
+      supervisorNode: sup?.supervisorNode?.path ?? null,
       debrisAgeSec: config.lockTtlSec,
     });
     await clearJournal(paths);

@@ -28,6 +28,8 @@ export async function pruneReleases(
     serving: string | null;
     /** The node binary the serving generation runs on (supervisor.json), kept whatever happens. */
     servingNode?: string | null;
+    /** The node binary the supervisor runs on: setup may have moved the agent to a newer runtime since. */
+    supervisorNode?: string | null;
     debrisAgeSec: number;
   },
 ): Promise<PruneResult> {
@@ -57,6 +59,7 @@ export async function pruneReleases(
   const debris = await sweepDebris(paths, opts.debrisAgeSec * 1000, guarded);
   const runtimes = await pruneRuntimes(paths, {
     servingNode: opts.servingNode ?? null,
+    supervisorNode: opts.supervisorNode ?? null,
     debrisBeforeMs: Date.now() - opts.debrisAgeSec * 1000,
   });
   return { removed, kept, protected: [...guarded], debris, runtimesRemoved: runtimes.removed };

@@ -9,7 +9,7 @@ import { findRuntime, listRuntimes, readRuntimeMarker } from './layout';
 
 export async function pruneRuntimes(
   paths: HostPaths,
-  opts: { servingNode: string | null; debrisBeforeMs: number },
+  opts: { servingNode: string | null; supervisorNode?: string | null; debrisBeforeMs: number },
 ): Promise<{ removed: string[]; kept: string[] }> {
   const needed = new Set<string>();
   for (const r of await listReleases(paths)) {
@@ -18,7 +18,9 @@ export async function pruneRuntimes(
     const have = await findRuntime(paths, marker.runtime);
     if (have) needed.add(have.dir);
   }
-  for (const link of [paths.agentRuntime, opts.servingNode ? dirname(dirname(opts.servingNode)) : null]) {
+  // A binary's runtime directory is two levels up (runtimes/<name>/bin/node).
+  const runtimeOf = (node: string | null | undefined) => (node ? dirname(dirname(node)) : null);
+  for (const link of [paths.agentRuntime, runtimeOf(opts.servingNode), runtimeOf(opts.supervisorNode)]) {
     if (!link) continue;
     try {
       needed.add(await realpath(link));

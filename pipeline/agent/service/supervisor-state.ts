@@ -44,8 +44,8 @@ export interface SupervisorState {
   releaseDir: string | null;
   /** The Node runtime the serving generation runs on (its release's pin, or the supervisor's own). */
   runtime: { node: string; path: string } | null;
-  /** The Node version the supervisor itself runs on (the agent's runtime). */
-  supervisorNode: string;
+  /** The Node the supervisor itself runs on (the agent's runtime when it started): version and binary. */
+  supervisorNode: { node: string; path: string };
   workers: WorkerInfo[];
   startedAt: string;
   lastReload: ReloadRecord | null;

@@ -404,7 +404,7 @@ export class Supervisor {
       version: this.serving?.version ?? null,
       releaseDir: this.serving?.releaseDir ?? null,
       runtime: this.serving ? { node: this.serving.runtimeVersion, path: this.serving.node } : null,
-      supervisorNode: process.versions.node,
+      supervisorNode: { node: process.versions.node, path: process.execPath },
       workers,
       startedAt: this.startedAt,
       lastReload: this.lastReload,
