@@ -11,6 +11,7 @@ import { releaseKeys } from '../release/layout';
 import { checkVersion, parseManifest, type RuntimeArch, type RuntimePin } from '../release/manifest';
 import { type AgentEvent, runAgent } from './agent-client';
 import { appendAudit } from './audit';
+import { bakeBatch } from './bake';
 import type { FleetContext } from './context';
 import { acquireEnvLock, envLockKey } from './env-lock';
 import { mapLimit, planBatches } from './plan';
@@ -18,7 +19,13 @@ import { type HostOutcome, type RolloutResult, rollout } from './rollout';
 import { checkAgents, closeHosts, type HostHandle, type HostPlatformInfo, openHosts } from './session';
 
 /** Failures that say the release itself is wrong: the version is marked bad where it was switched back. */
-const RELEASE_FAULTS = new Set(['health_failed', 'reload_failed', 'release_mismatch', 'artifact_mismatch']);
+const RELEASE_FAULTS = new Set([
+  'health_failed',
+  'reload_failed',
+  'release_mismatch',
+  'artifact_mismatch',
+  'bake_failed',
+]);
 /** A host refused the release itself (signature, checksums, archive): exit 5, as `ferry verify` does. */
 const VERIFICATION_FAULTS = new Set([
   'bad_signature',
@@ -116,6 +123,9 @@ export async function deployEnv(
             { who: ctx.who, onEvent: progress(ctx, h) },
           ),
         revert: (h, o, cause) => revertHost(ctx, h, o, version, cause),
+        ...(envCfg.bakeSeconds > 0
+          ? { bake: (_n: number, batch: HostHandle[]) => bakeBatch(ctx, batch, version, envCfg.bakeSeconds) }
+          : {}),
         onHostDone: (o) => ctx.log(hostLine(o, version)),
         onRevert: (o) =>
           ctx.log(`  ${o.host}  returned to ${o.from}: ${o.reverted?.ok ? 'ok' : o.reverted?.error}`),
