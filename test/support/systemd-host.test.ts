@@ -8,7 +8,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { NodeSSH } from 'node-ssh';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../pipeline/config/load';
 import { fingerprintOfPublicKey, hostKeyVerifier } from '../../pipeline/transport/host-key';
+import { systemdHostsYaml } from './config-yaml';
 import { run } from './fleet/exec';
 import { tcpAccepts } from './fleet/ports';
 import { isAlive } from './fleet/processes';
@@ -353,9 +355,23 @@ describeIf(requirements, 'a real systemd host (PID 1 of its own namespaces)', ()
     // …while the machine itself has node where the host would have looked.
     accessSync('/usr/bin/node', constants.X_OK);
 
-    const ssh = new NodeSSH();
+    // Ferry's own pinning (the fingerprint releases.yaml carries) accepts the host…
+    const pinned = await new NodeSSH().connect({
+      host: t.address,
+      port: t.port,
+      username: t.user,
+      privateKey: t.privateKey,
+      hostVerifier: hostKeyVerifier(t.hostKeyFingerprint),
+      readyTimeout: 10_000,
+    });
+    try {
+      expect((await pinned.execCommand('id -un')).stdout).toBe('ferrydeploy');
+    } finally {
+      pinned.dispose();
+    }
+    // …and refuses it under another fingerprint; root may not log in at all.
     await expect(
-      ssh.connect({
+      new NodeSSH().connect({
         host: t.address,
         port: t.port,
         username: t.user,
@@ -374,6 +390,38 @@ describeIf(requirements, 'a real systemd host (PID 1 of its own namespaces)', ()
         readyTimeout: 10_000,
       }),
     ).rejects.toThrow(/authentication methods failed/);
+  });
+
+  it('describes itself as releases.yaml hosts that Ferry’s config loader accepts', () => {
+    const t = host.target;
+    const config = parseConfig(
+      `app:
+  name: storage
+  entry: app/server.ts
+registry:
+  type: local
+environments:
+  sd:
+    transport: ssh
+    user: ${t.user}
+    path: ${t.root}
+    service:
+      mode: systemd
+${systemdHostsYaml([t], [3000])}`,
+      join(tmpdir(), 'releases.yaml'),
+    );
+    const env = config.environments['sd']!;
+    expect(env.user).toBe('ferrydeploy');
+    expect(env.hosts).toEqual([
+      {
+        name: 'selftest',
+        address: '127.0.0.40',
+        port: t.port,
+        appPort: 3000,
+        path: t.root,
+        hostKey: t.hostKeyFingerprint,
+      },
+    ]);
   });
 
   it('runs a unit whose output journalctl -u shows, and keeps its unit file out of the machine’s /etc', async () => {
