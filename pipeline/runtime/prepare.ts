@@ -53,7 +53,9 @@ export async function prepareRuntime(opts: PrepareOptions): Promise<PreparedRunt
   let source = makeSource(runtime.from, ctx, running);
   let version: string;
   try {
-    version = await resolveVersion(spec, source, runtime.arch);
+    // With no `from`, the registry is asked even for an exact version: that is how we learn it is out of
+    // reach while the fallback can still be taken.
+    version = await resolveVersion(spec, source, runtime.arch, runtime.from.kind === 'auto');
   } catch (err) {
     if (runtime.from.kind !== 'auto' || !(err instanceof UnreachableError)) throw err;
     // No `from` and no registry: the running Node is the last resort, and only when it is the right one.
@@ -118,15 +120,20 @@ function makeSource(from: RuntimeSourceSpec, ctx: SourceContext, running: Runnin
   }
 }
 
-async function resolveVersion(spec: NodeSpec, source: RuntimeSource, arches: RuntimeArch[]): Promise<string> {
+async function resolveVersion(
+  spec: NodeSpec,
+  source: RuntimeSource,
+  arches: RuntimeArch[],
+  probe: boolean,
+): Promise<string> {
   // An exact version needs no list: the source says whether it has it when asked for the file.
-  if ('exact' in spec) return spec.exact;
+  if ('exact' in spec && !probe) return spec.exact;
   const available = await source.versions(arches);
   const picked = pickVersion(spec, available);
   if (picked !== null) return picked;
   const newest = semver.rsort(available.filter((v) => semver.valid(v))).slice(0, 5);
   throw new FerryError(
-    `no Node version matching ${spec.range} for ${arches.join(' and ')} in ${source.description}`,
+    `no Node version matching ${'range' in spec ? spec.range : spec.exact} for ${arches.join(' and ')} in ${source.description}`,
     {
       remedy: `newest there: ${newest.join(', ') || 'none'}; change app.runtime.node`,
     },
