@@ -39,7 +39,7 @@ export function crossChecks(data: unknown): Problem[] {
     problems.push({ path: ['app', 'name'], message: 'is reserved: the registry keeps Node runtimes there' });
   }
   const runtime = file.app?.runtime;
-  if (Value.Check(RuntimeSchema, runtime)) problems.push(...runtimeChecks(runtime));
+  if (runtime !== null && typeof runtime === 'object') problems.push(...runtimeChecks(runtime));
   const port = typeof file.app?.port === 'number' ? file.app.port : 3000;
   const envs = file.environments !== null && typeof file.environments === 'object' ? file.environments : {};
   for (const [name, env] of Object.entries(envs)) {
@@ -119,22 +119,24 @@ function environmentChecks(name: string, env: EnvironmentFile, defaultPort: numb
   return problems;
 }
 
-function runtimeChecks(runtime: RuntimeFile): Problem[] {
+/** Each key on its own (a bad arch must not hide a bad node), so only values of the right type are read. */
+function runtimeChecks(runtime: Partial<RuntimeFile>): Problem[] {
   const problems: Problem[] = [];
   const at = (...rest: (string | number)[]) => ['app', 'runtime', ...rest];
-  if (parseNodeSpec(runtime.node) === null) {
+  if (typeof runtime.node === 'string' && runtime.node !== '' && parseNodeSpec(runtime.node) === null) {
     problems.push({
       path: at('node'),
       message: 'must be an exact Node version like 22.23.5 or a semver range like ^22 or 22.x',
     });
   }
-  const arches = runtime.arch ?? ['x64'];
+  const arches = Array.isArray(runtime.arch) ? runtime.arch : ['x64'];
   arches.forEach((arch, i) => {
     const first = arches.indexOf(arch);
     if (first !== i) problems.push({ path: at('arch', i), message: `duplicates arch[${first}]` });
   });
-  if (runtime.from !== undefined) {
-    const bad = runtimeFromProblem(runtime.from, arches);
+  if (typeof runtime.from === 'string') {
+    const valid = Value.Check(RuntimeSchema.properties.arch, runtime.arch) ? arches : ['x64'];
+    const bad = runtimeFromProblem(runtime.from, valid);
     if (bad) problems.push({ path: at('from'), message: bad });
   }
   return problems;
