@@ -51,17 +51,27 @@ examples:
       );
       return ExitCode.Ok;
     }
+    // The RUNTIME column appears once any release ships a runtime; older apps keep the old table.
+    const withRuntime = versions.some((v) => v.runtime !== undefined);
     const rows = versions.map((v) => [
       v.version,
       v.publishedAt.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, ' UTC'),
       formatBytes(v.size),
       v.sha256.slice(0, 12),
       v.commit?.slice(0, 7) ?? '-',
-      v.runtime ? `node ${v.runtime}` : '-',
+      ...(withRuntime ? [v.runtime ? `node ${v.runtime}` : '-'] : []),
       v.environments.join(', ') || '-',
     ]);
     const [head, ...lines] = table(
-      ['VERSION', 'PUBLISHED', 'SIZE', 'SHA256', 'COMMIT', 'RUNTIME', 'ENVIRONMENTS'],
+      [
+        'VERSION',
+        'PUBLISHED',
+        'SIZE',
+        'SHA256',
+        'COMMIT',
+        ...(withRuntime ? ['RUNTIME'] : []),
+        'ENVIRONMENTS',
+      ],
       rows,
     );
     ctx.out.print(ctx.style.bold(head ?? ''));
