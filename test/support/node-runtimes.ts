@@ -35,6 +35,13 @@ export const NODE_24 = '24.22.3';
 export const CACHE = resolve(dirname(fileURLToPath(import.meta.url)), '../../.cache/runtimes');
 const FETCH = 'node scripts/fetch-test-runtimes.mjs';
 
+/**
+ * A Ferry cache shared by tests that only need packed runtimes (not ones testing the cache itself), so a
+ * runtime is packed once per machine: FERRY_CACHE_DIR for the CLI, SHARED_FERRY_CACHE for prepareRuntime.
+ */
+export const TEST_FERRY_CACHE_DIR = join(CACHE, 'ferry-cache');
+export const SHARED_FERRY_CACHE = join(TEST_FERRY_CACHE_DIR, 'runtimes');
+
 export function npmTarball(version: string, arch: TestArch = 'x64'): string {
   return join(CACHE, 'npm', `node-linux-${arch}-${version}.tgz`);
 }
