@@ -17,7 +17,7 @@ import { serializeSignature, signBytes, verifyBytes } from '../release/signing';
 import { runtimeCacheDir } from '../runtime/cache';
 import { type PreparedRuntime, prepareRuntime } from '../runtime/prepare';
 import { assertNoCredentials } from '../scan/check';
-import { type RuntimeUpload, uploadRuntimes } from './runtime-upload';
+import { type RuntimeUpload, restoreVanished, uploadRuntimes } from './runtime-upload';
 import { checkSigningKey } from './signing-key';
 
 export interface PublishOptions {
@@ -154,6 +154,7 @@ export async function publishRelease(opts: PublishOptions): Promise<PublishResul
   await putBytes(registry, keys.signature, signature, version);
   step(`uploading ${keys.manifest}`);
   const raced = await putBytes(registry, keys.manifest, manifestBytes, version);
+  if (runtime) await restoreVanished(registry, runtime.pin, runtime.files, step);
   step(`updating the index`);
   const index = await updateIndex(registry, prefix, app, entry);
   return result(raced ? 'unchanged' : 'published', index, uploads);

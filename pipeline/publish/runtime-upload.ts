@@ -67,6 +67,33 @@ export async function uploadRuntimes(
 }
 
 /**
+ * After the manifest is written: a runtime deleted in the meantime (a `ferry gc` that surveyed before the
+ * manifest existed) is put back, so the manifest does not point at a missing runtime.
+ */
+export async function restoreVanished(
+  registry: Registry,
+  pin: RuntimePin,
+  files: Partial<Record<RuntimeArch, string>>,
+  onStep: (message: string) => void = () => undefined,
+): Promise<string[]> {
+  const restored: string[] = [];
+  for (const [arch, artifact] of Object.entries(pin.artifacts) as [RuntimeArch, RuntimeArtifact][]) {
+    const path = files[arch];
+    if (path === undefined || (await registry.head(artifact.key))) continue;
+    onStep(
+      `runtime ${runtimeLabel(pin, arch)} vanished while publishing (a concurrent ferry gc?); uploading it again`,
+    );
+    await registry
+      .putFile(artifact.key, path, { forbidOverwrite: true, contentType: 'application/gzip' })
+      .catch((err: unknown) => {
+        if (!(err instanceof AlreadyExistsError)) throw err;
+      });
+    restored.push(artifact.key);
+  }
+  return restored;
+}
+
+/**
  * The object under the key must be our bytes. OSS keeps a CRC-64 of every object, so size + CRC are
  * compared without downloading tens of MB; elsewhere the object is read back and hashed. A CRC is no
  * defence against a forger, and needs not be: hosts check every runtime against the sha256 in the signed

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ExitCode } from '../../../pipeline/exit-codes';
 import { LocalRegistry } from '../../../pipeline/registry/local';
-import { releaseKeys } from '../../../pipeline/release/layout';
+import { releaseKeys, runtimeKey } from '../../../pipeline/release/layout';
 import { generateSigningKeyPair } from '../../../pipeline/release/signing';
 import {
   NODE_22,
@@ -100,6 +100,39 @@ describeIf(requireTestRuntimes(), 'the runtime in the CLI', () => {
     expect(head).toMatch(/^VERSION +PUBLISHED +SIZE +SHA256 +COMMIT +RUNTIME +ENVIRONMENTS$/);
     expect(rows).toHaveLength(2);
     for (const row of rows) expect(row).toMatch(/ node 22\.23\.5 +-$/);
+  });
+
+  it('ferry gc reports which releases use each runtime and, with --delete, removes only an orphan', async () => {
+    const root = (app as FixtureApp).root;
+    const registry = new LocalRegistry(join(root, '.ferry/registry'));
+    const used = built.artifacts.x64?.key as string;
+    const orphan = runtimeKey('releases', '20.20.2', 'x64', 'c'.repeat(64));
+    await registry.put(orphan, Buffer.from('an old runtime no release names'));
+
+    const report = await ferry(['gc', '--min-age', '0'], { cwd: root, env: env() });
+    expect(report.code).toBe(0);
+    const lines = report.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^RUNTIME +SIZE +UPLOADED +STATUS$/);
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^node-22\.23\.5-linux-x64-[0-9a-f]{12}\.tar\.gz .* used by fixture 1\.0\.0, fixture 1\.1\.0$/,
+      ),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^node-20\.20\.2-linux-x64-cccccccccccc\.tar\.gz .* unreferenced$/),
+    );
+    expect(lines.at(-1)).toBe('1 unreferenced runtime(s), 31 B: `ferry gc --delete` deletes them');
+    expect(await registry.head(orphan)).not.toBeNull();
+
+    const young = await ferry(['gc', '--delete'], { cwd: root, env: env() });
+    expect(young.stdout).toMatch(/unreferenced, kept: younger than 24h/);
+    expect(await registry.head(orphan)).not.toBeNull();
+
+    const del = await ferry(['gc', '--delete', '--min-age', '0', '--json'], { cwd: root, env: env() });
+    expect(del.json<{ deleted: string[] }>().deleted).toEqual([orphan]);
+    expect(await registry.head(orphan)).toBeNull();
+    expect(await registry.head(used)).not.toBeNull();
+    expect((await ferry(['gc', '--min-age', 'soon'], { cwd: root, env: env() })).code).toBe(ExitCode.Usage);
   });
 
   it('ferry verify fails (exit 5) when the runtime sha256 in a published manifest is edited', async () => {

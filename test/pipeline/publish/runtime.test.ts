@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FerryConfig, RegistryConfig } from '../../../pipeline/config/resolve';
 import { FerryError } from '../../../pipeline/errors';
 import { publishRelease } from '../../../pipeline/publish/publish';
+import { restoreVanished } from '../../../pipeline/publish/runtime-upload';
 import { verifyPublished } from '../../../pipeline/publish/verify';
 import { readIndex } from '../../../pipeline/registry/release-index';
 import { releaseKeys } from '../../../pipeline/release/layout';
@@ -148,6 +149,32 @@ describeIf(requireTestRuntimes(), 'publishing with a runtime', () => {
       } finally {
         await b.registry.delete(a.key);
       }
+    });
+
+    it('a runtime deleted while publishing (a concurrent gc) is put back after the manifest', async () => {
+      const m = JSON.parse(
+        (await b.registry.get(releaseKeys('releases', 'fixture', '1.0.0').manifest))?.toString() ?? '{}',
+      );
+      const prepared = await prepareRuntime({
+        config: withRuntime(registryConfig, NODE_22),
+        cacheDir: SHARED_FERRY_CACHE,
+      });
+      if (!prepared) throw new Error('no runtime');
+      expect(prepared.pin).toEqual(m.runtime);
+      const steps: string[] = [];
+      expect(await restoreVanished(b.registry, prepared.pin, prepared.files, (s) => steps.push(s))).toEqual(
+        [],
+      );
+      await b.registry.delete(m.runtime.artifacts.x64.key);
+      expect(await restoreVanished(b.registry, prepared.pin, prepared.files, (s) => steps.push(s))).toEqual([
+        m.runtime.artifacts.x64.key,
+      ]);
+      expect(steps).toEqual([
+        'runtime node-22.23.5-linux-x64 vanished while publishing (a concurrent ferry gc?); uploading it again',
+      ]);
+      expect(await verifyPublished(b.registry, 'releases', 'fixture', '1.0.0', key.publicKey)).toMatchObject({
+        ok: true,
+      });
     });
 
     it('verify checks the runtime object too: replaced bytes fail, the original passes again', async () => {
