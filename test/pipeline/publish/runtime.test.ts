@@ -10,7 +10,7 @@ import { FerryError } from '../../../pipeline/errors';
 import { publishRelease } from '../../../pipeline/publish/publish';
 import { restoreVanished } from '../../../pipeline/publish/runtime-upload';
 import { verifyPublished } from '../../../pipeline/publish/verify';
-import { readIndex } from '../../../pipeline/registry/release-index';
+import { readIndex, updateIndex } from '../../../pipeline/registry/release-index';
 import { releaseKeys } from '../../../pipeline/release/layout';
 import { generateSigningKeyPair } from '../../../pipeline/release/signing';
 import { prepareRuntime } from '../../../pipeline/runtime/prepare';
@@ -127,6 +127,22 @@ describeIf(requireTestRuntimes(), 'publishing with a runtime', () => {
       if (b.oss) expect(written()).not.toContain(runtimeKey);
       expect((await b.registry.list('releases/runtimes/')).map((o) => o.key)).toEqual([runtimeKey]);
       expect(r.status).toBe('published');
+    });
+
+    it("an index rebuilt from the manifests keeps each release's runtime version", async () => {
+      await b.registry.delete('releases/fixture/index.json');
+      const index = await updateIndex(b.registry, 'releases', 'fixture', {
+        version: '1.1.0',
+        publishedAt: new Date().toISOString(),
+        size: 1,
+        sha256: '0'.repeat(64),
+        commit: null,
+        runtime: NODE_22,
+      });
+      expect(index.versions.map((v) => [v.version, v.runtime])).toEqual([
+        ['1.1.0', NODE_22],
+        ['1.0.0', NODE_22],
+      ]);
     });
 
     it('refuses different bytes under an existing runtime key, and publishes no manifest', async () => {
