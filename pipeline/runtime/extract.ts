@@ -53,12 +53,13 @@ export async function extractRuntime(path: string, compression: Compression): Pr
     parser.on('end', () => resolve());
   });
   try {
-    if (compression === 'gz')
+    if (compression === 'gz') {
       createReadStream(path)
         .on('error', (e) => parser.emit('error', e))
         .pipe(parser);
-    else await pipeXz(path, parser);
-    await parsed;
+    }
+    // Awaited together: a parse error must not sit unobserved while xz is still running.
+    await Promise.all([compression === 'xz' ? pipeXz(path, parser) : undefined, parsed]);
   } catch (err) {
     if (err instanceof FerryError) throw err;
     throw new FerryError(`${path} is not a readable Node tarball: ${(err as Error).message}`, {

@@ -15,7 +15,13 @@ import { mirrorSource } from '../../../pipeline/runtime/sources/mirror';
 import type { RunningNode } from '../../../pipeline/runtime/sources/self';
 import type { RuntimeSourceSpec } from '../../../pipeline/runtime/spec';
 import { type NodeMirror, startNodeMirror } from '../../support/node-mirror';
-import { NODE_22, requireTestRuntimes, runtimeFolder, testRuntime } from '../../support/node-runtimes';
+import {
+  NODE_22,
+  officialTarball,
+  requireTestRuntimes,
+  runtimeFolder,
+  testRuntime,
+} from '../../support/node-runtimes';
 import { describeIf, requireTool } from '../../support/require-tool';
 
 let scratch: string;
@@ -152,6 +158,51 @@ describeIf(requireTestRuntimes(), 'runtime sources', () => {
     const err = await failure(prepare({ node: NODE_22, from: bad }));
     expect(err).toBeInstanceOf(VerificationError);
     expect(err.message).toMatch(/node-v22\.23\.5-linux-x64\.tar\.gz does not match SHASUMS256\.txt/);
+  });
+
+  it('a file that is not a tarball, or a tarball without bin/node, is refused with its path', async () => {
+    const bad = join(scratch, 'garbage-folder');
+    await mkdir(bad, { recursive: true });
+    const file = join(bad, 'node-v22.23.5-linux-x64.tar.gz');
+    await writeFile(file, 'not a tarball at all');
+    const err = await failure(prepare({ node: NODE_22, from: bad }));
+    expect(err.message).toMatch(new RegExp(`^${file} is not a readable Node tarball: `));
+    expect((err as FerryError).remedy).toMatch(/official tarball/);
+
+    const empty = join(scratch, 'empty-tarball');
+    await mkdir(join(empty, 'stage', 'node-v22.23.5-linux-x64'), { recursive: true });
+    await writeFile(join(empty, 'stage', 'node-v22.23.5-linux-x64', 'README.md'), '# no binary\n');
+    const { create } = await import('tar');
+    await create(
+      { gzip: true, file: join(empty, 'node-v22.23.5-linux-x64.tar.gz'), cwd: join(empty, 'stage') },
+      ['node-v22.23.5-linux-x64'],
+    );
+    const missing = await failure(prepare({ node: NODE_22, from: empty }));
+    expect(missing.message).toBe(
+      `${join(empty, 'node-v22.23.5-linux-x64.tar.gz')} is not an official Node tarball: no bin/node and LICENSE under its top folder`,
+    );
+  });
+
+  describeIf(requireTool('xz', 'xz-utils'), 'without xz', () => {
+    it('a .tar.xz with no xz installed fails saying how to fix it', async () => {
+      const only = join(scratch, 'xz-only');
+      await mkdir(only, { recursive: true });
+      await copyFile(
+        await officialTarball(NODE_22, 'x64', 'xz'),
+        join(only, 'node-v22.23.5-linux-x64.tar.xz'),
+      );
+      const path = process.env.PATH;
+      process.env.PATH = join(scratch, 'no-tools-here');
+      try {
+        const err = await failure(prepare({ node: NODE_22, from: only }));
+        expect(err.message).toBe(
+          `${join(only, 'node-v22.23.5-linux-x64.tar.xz')} is .tar.xz and xz is not installed`,
+        );
+        expect((err as FerryError).remedy).toMatch(/apt-get install xz-utils.*\.tar\.gz form/);
+      } finally {
+        process.env.PATH = path;
+      }
+    });
   });
 
   let npmCache = '';
