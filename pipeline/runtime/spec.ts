@@ -55,6 +55,10 @@ export function parseRuntimeFrom(from: string | undefined, abs: (p: string) => s
 
 /** What is wrong with `from` as written, or null. */
 export function runtimeFromProblem(from: string, arches: readonly string[]): string | null {
+  // This file is committed and every URL is printed in progress lines: no user:password@ in it.
+  if (/^(npm:)?https?:\/\/[^/]*@/.test(from)) {
+    return 'must not carry credentials (user:password@); use a mirror that needs none';
+  }
   if (from.startsWith('npm:')) {
     return URL_RE.test(from.slice(4))
       ? null

@@ -66,6 +66,12 @@ describe('app.runtime.from', () => {
       /must be npm, npm:<registry URL>, self/,
     );
     expect(runtimeFromProblem('vendor/node', ['x64'])).toBeNull();
+    expect(runtimeFromProblem('https://ci:hunter2@m.example/v{version}/node-{arch}.tar.gz', ['x64'])).toMatch(
+      /must not carry credentials/,
+    );
+    expect(runtimeFromProblem('npm:https://token@registry.example', ['x64'])).toMatch(
+      /must not carry credentials/,
+    );
   });
 
   it('fills a template and finds its index.json in the folder above the version folder', () => {
