@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../pipeline/config/load';
 import { ConfigError } from '../../../pipeline/errors';
+import { runtimeYaml } from '../../support/config-yaml';
 
 const base = (runtime: string) => `app:
   name: a
@@ -78,6 +79,18 @@ describe('app.runtime', () => {
       'app.runtime.version: unknown key (expected one of: node, arch, from) (line 6)',
     ]);
     expect(problems(base('    arch: [x64]'))).toEqual(['app.runtime.node: is required (line 4)']);
+  });
+
+  it('the test fragment for e2e configs parses', () => {
+    const c = parseConfig(
+      `app:\n  name: a\n  entry: x.ts\n${runtimeYaml('^22', '/cache/folder', ['x64', 'arm64'])}registry: {type: local}\n`,
+      '/p/releases.yaml',
+    );
+    expect(c.app.runtime).toEqual({
+      node: '^22',
+      arch: ['x64', 'arm64'],
+      from: { kind: 'folder', path: '/cache/folder' },
+    });
   });
 
   it('reserves the app name "runtimes" for the registry folder of runtimes', () => {
