@@ -46,3 +46,15 @@ export function fleetHostsYaml(fleet: Fleet, appPorts: readonly number[]): strin
 export function systemdHostsYaml(hosts: readonly SystemdHostTarget[], appPorts: readonly number[]): string {
   return hostsYaml(hosts, appPorts);
 }
+
+/**
+ * An `app.runtime` block (indented for `app:`), e.g. runtimeYaml('24.22.3', await runtimeFolder()) or
+ * runtimeYaml('^22', mirror.template()) with test/support/node-runtimes.ts and node-mirror.ts.
+ */
+export function runtimeYaml(node: string, from: string, arch: readonly string[] = ['x64']): string {
+  return `  runtime:
+    node: ${JSON.stringify(node)}
+    arch: [${arch.join(', ')}]
+    from: ${JSON.stringify(from)}
+`;
+}
