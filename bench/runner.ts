@@ -17,6 +17,7 @@ const PARTS: { name: string; load: () => Promise<{ part: Part }> }[] = [
   { name: 'downtime', load: () => import('./parts/downtime') },
   { name: 'publish', load: () => import('./parts/publish') },
   { name: 'artifact', load: () => import('./parts/artifact') },
+  { name: 'runtime', load: () => import('./parts/runtime') },
 ];
 export const PART_NAMES = PARTS.map((p) => p.name);
 export const RESULTS_FILE = join(import.meta.dirname, 'results.json');

@@ -17,6 +17,8 @@ import {
   type ReleaseManifest,
   serializeManifest,
 } from '../release/manifest';
+import { runtimeCacheDir } from '../runtime/cache';
+import { type PreparedRuntime, prepareRuntime } from '../runtime/prepare';
 import { assertNoCredentials } from '../scan/check';
 import { bundleApp } from './bundle';
 import { sha256 } from './hash';
@@ -43,6 +45,8 @@ export interface BuildResult {
   manifest: ReleaseManifest;
   /** Every file in the artifact, manifest included, for the credential scan. */
   files: TarFile[];
+  /** app.runtime resolved and packed into the cache (what publish will upload); null without one. */
+  runtime: PreparedRuntime | null;
 }
 
 export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
@@ -56,6 +60,15 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
   const version = opts.version ?? defaultVersion(config.root, source.commit);
   const bad = checkVersion(version);
   if (bad) throw new UsageError(bad);
+
+  // Before the (slower) bundle: an unreachable source or a wrong binary should fail fast. The runtime is
+  // not inside the artifact; it is its own registry object, pinned by the signed manifest at publish.
+  const runtime = await prepareRuntime({
+    config,
+    cacheDir: runtimeCacheDir(config.root, opts.env),
+    onStep: (m) => opts.onStep?.(m),
+  });
+  for (const note of runtime?.notes ?? []) opts.onStep?.(note);
 
   opts.onStep?.(`bundling ${config.app.entry} with ncc`);
   const bundled = await bundleApp(config.app.entryPath, config.root);
@@ -82,7 +95,7 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
   const gz = createTarGz(files, source.epoch);
   const path = resolve(opts.outDir ?? join(config.root, 'dist'), artifactName(config.app.name, version));
   await writeAtomic(path, gz);
-  return { path, size: gz.length, sha256: sha256(gz), version, manifest, files };
+  return { path, size: gz.length, sha256: sha256(gz), version, manifest, files, runtime };
 }
 
 async function writeAtomic(path: string, bytes: Buffer): Promise<void> {

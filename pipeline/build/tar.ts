@@ -53,7 +53,11 @@ export function createTar(files: readonly TarFile[], mtimeSeconds: number): Buff
  * The header is not covered by the gzip CRC, so patching it is safe.
  */
 export function gzipDeterministic(data: Buffer): Buffer {
-  const gz = gzipSync(data, { level: 9 });
+  return pinGzipHeader(gzipSync(data, { level: 9 }));
+}
+
+/** Zeroes MTIME and pins the OS byte of a gzip member made by zlib (see gzipDeterministic). */
+export function pinGzipHeader(gz: Buffer): Buffer {
   gz.writeUInt32LE(0, 4);
   gz[9] = 3;
   return gz;

@@ -26,6 +26,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./commands/releases'),
   },
   {
+    name: 'gc',
+    summary: 'find (and with --delete remove) Node runtimes no published release uses',
+    load: () => import('./commands/gc'),
+  },
+  {
     name: 'keygen',
     summary: 'create the ed25519 key pair that signs releases',
     load: () => import('./commands/keygen'),

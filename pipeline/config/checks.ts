@@ -2,8 +2,16 @@
 // together (unique names and ports), or on parsing a value (host addresses, percentages).
 import { isIP } from 'node:net';
 import { Value } from 'typebox/value';
+import { parseNodeSpec, runtimeFromProblem } from '../runtime/spec';
 import type { Problem } from './problems';
-import { type EnvironmentFile, EnvironmentSchema, REGISTRY_BRANCHES, type ReleasesFile } from './schema';
+import {
+  type EnvironmentFile,
+  EnvironmentSchema,
+  REGISTRY_BRANCHES,
+  type ReleasesFile,
+  type RuntimeFile,
+  RuntimeSchema,
+} from './schema';
 
 const HOSTNAME =
   /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
@@ -26,6 +34,12 @@ export function crossChecks(data: unknown): Problem[] {
       message: 'is required when cname is true (the custom domain bound to the bucket)',
     });
   }
+  if (file.app?.name === 'runtimes') {
+    // The registry keeps packed Node runtimes in <prefix>/runtimes/, shared by every app.
+    problems.push({ path: ['app', 'name'], message: 'is reserved: the registry keeps Node runtimes there' });
+  }
+  const runtime = file.app?.runtime;
+  if (runtime !== null && typeof runtime === 'object') problems.push(...runtimeChecks(runtime));
   const port = typeof file.app?.port === 'number' ? file.app.port : 3000;
   const envs = file.environments !== null && typeof file.environments === 'object' ? file.environments : {};
   for (const [name, env] of Object.entries(envs)) {
@@ -101,6 +115,29 @@ function environmentChecks(name: string, env: EnvironmentFile, defaultPort: numb
         });
       } else ports.set(port, i);
     });
+  }
+  return problems;
+}
+
+/** Each key on its own (a bad arch must not hide a bad node), so only values of the right type are read. */
+function runtimeChecks(runtime: Partial<RuntimeFile>): Problem[] {
+  const problems: Problem[] = [];
+  const at = (...rest: (string | number)[]) => ['app', 'runtime', ...rest];
+  if (typeof runtime.node === 'string' && runtime.node !== '' && parseNodeSpec(runtime.node) === null) {
+    problems.push({
+      path: at('node'),
+      message: 'must be an exact Node version like 22.23.5 or a semver range like ^22 or 22.x',
+    });
+  }
+  const arches = Array.isArray(runtime.arch) ? runtime.arch : ['x64'];
+  arches.forEach((arch, i) => {
+    const first = arches.indexOf(arch);
+    if (first !== i) problems.push({ path: at('arch', i), message: `duplicates arch[${first}]` });
+  });
+  if (typeof runtime.from === 'string') {
+    const valid = Value.Check(RuntimeSchema.properties.arch, runtime.arch) ? arches : ['x64'];
+    const bad = runtimeFromProblem(runtime.from, valid);
+    if (bad) problems.push({ path: at('from'), message: bad });
   }
   return problems;
 }

@@ -1,6 +1,7 @@
 // The resolved config every command works with: defaults filled in, paths made absolute (relative paths
 // in releases.yaml are relative to the file itself, so the CLI behaves the same from any directory).
 import { isAbsolute, resolve } from 'node:path';
+import { parseRuntimeFrom, type RuntimeConfig } from '../runtime/spec';
 import type { EnvironmentFile, ReleasesFile } from './schema';
 
 export type BatchSpec = number | `${number}%`;
@@ -14,6 +15,8 @@ export interface AppConfig {
   port: number;
   node: string;
   env: Record<string, string>;
+  /** The Node runtime shipped with each release; absent: hosts run releases on their own Node. */
+  runtime?: RuntimeConfig;
 }
 
 export interface LocalRegistryConfig {
@@ -131,6 +134,15 @@ export function resolveConfig(
       port,
       node: raw.app.node ?? '>=20',
       env: { ...(raw.app.env ?? {}) },
+      ...(raw.app.runtime
+        ? {
+            runtime: {
+              node: raw.app.runtime.node,
+              arch: [...(raw.app.runtime.arch ?? ['x64'])],
+              from: parseRuntimeFrom(raw.app.runtime.from, abs),
+            },
+          }
+        : {}),
     },
     registry,
     signing: { publicKey: envKey || raw.signing?.publicKey || null },

@@ -249,6 +249,40 @@ const OssRegistry = Type.Object(
   { additionalProperties: false },
 );
 
+const Runtime = Type.Object(
+  {
+    node: Type.String({
+      minLength: 1,
+      description:
+        'Node version the release runs on: exact ("22.23.5") or a range ("^22", "22.x") resolved at publish time and recorded.',
+      errorMessage: 'must be an exact Node version like 22.23.5 or a range like ^22',
+    }),
+    arch: Type.Optional(
+      Type.Array(
+        Type.Union([Type.Literal('x64'), Type.Literal('arm64')], { errorMessage: 'must be x64 or arm64' }),
+        {
+          minItems: 1,
+          default: ['x64'],
+          description: 'CPU architectures to ship (ECS arm64 instances are Yitian).',
+          errorMessage: 'must list at least one of x64, arm64',
+        },
+      ),
+    ),
+    from: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'Where the official binaries come from: npm, npm:<registry URL>, an http(s) URL template with {version} and {arch}, a folder of node-v*-linux-*.tar.gz/.tar.xz, or self (the Node running ferry). Default: npm, else self when the registry cannot be reached.',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'The Node runtime shipped with every release (bin/node + licence), so hosts need no Node of their own.',
+  },
+);
+
 export const ReleasesSchema = Type.Object(
   {
     app: Type.Object(
@@ -263,6 +297,7 @@ export const ReleasesSchema = Type.Object(
         node: Type.Optional(
           Type.String({ minLength: 1, default: '>=20', description: 'Node range the bundle needs.' }),
         ),
+        runtime: Type.Optional(Runtime),
         env: Type.Optional(
           Type.Record(
             Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }),
@@ -308,6 +343,8 @@ export const ReleasesSchema = Type.Object(
 export type ReleasesFile = Static<typeof ReleasesSchema>;
 export type EnvironmentFile = Static<typeof Environment>;
 export type HostFile = Static<typeof Host>;
+export type RuntimeFile = Static<typeof Runtime>;
+export const RuntimeSchema = Runtime;
 export type RegistryFile = Static<typeof LocalRegistry> | Static<typeof OssRegistry>;
 
 export const EnvironmentSchema = Environment;

@@ -1,5 +1,6 @@
 // `ferry publish`: check the artifact, sign its manifest and upload the release. Upload order matters:
-// artifact, then signature, then manifest, then the index. A version "exists" once its manifest does, so a
+// the runtime(s), the artifact, then signature, then manifest, then the index. A version "exists" once its
+// manifest does (and everything it points at is in place by then), so a
 // publish interrupted half-way leaves nothing a host or `ferry releases` would pick up, and rerunning the
 // same publish finishes it (identical files already there are accepted, different ones refused).
 import { readFile } from 'node:fs/promises';
@@ -13,7 +14,10 @@ import { type ReleaseIndex, updateIndex } from '../registry/release-index';
 import { artifactName, RESERVED_VERSIONS, releaseKeys } from '../release/layout';
 import { checkVersion, MANIFEST_FILE, type ReleaseManifest, serializeManifest } from '../release/manifest';
 import { serializeSignature, signBytes, verifyBytes } from '../release/signing';
+import { runtimeCacheDir } from '../runtime/cache';
+import { type PreparedRuntime, prepareRuntime } from '../runtime/prepare';
 import { assertNoCredentials } from '../scan/check';
+import { type RuntimeUpload, restoreVanished, uploadRuntimes } from './runtime-upload';
 import { checkSigningKey } from './signing-key';
 
 export interface PublishOptions {
@@ -28,6 +32,13 @@ export interface PublishOptions {
   onProgress?: (sent: number, total: number) => void;
   onStep?: (message: string) => void;
   now?: () => Date;
+  /**
+   * The runtime `ferry build` prepared. When absent and app.runtime is set, publish prepares it (from the
+   * cache when build already did); null publishes without a runtime.
+   */
+  runtime?: PreparedRuntime | null;
+  /** The runtime cache; default .ferry/cache/runtimes next to releases.yaml. */
+  cacheDir?: string;
 }
 
 export interface PublishResult {
@@ -39,6 +50,8 @@ export interface PublishResult {
   sha256: string;
   manifest: ReleaseManifest;
   index: ReleaseIndex;
+  /** The runtime the release pins, and what happened to each packed runtime; null without app.runtime. */
+  runtime: (PreparedRuntime & { uploads: RuntimeUpload[] }) | null;
 }
 
 export async function publishRelease(opts: PublishOptions): Promise<PublishResult> {
@@ -49,10 +62,21 @@ export async function publishRelease(opts: PublishOptions): Promise<PublishResul
   const version = inner.version;
   const publicKey = checkSigningKey(opts.privateKeyPem, config.signing.publicKey, config.file);
 
+  let runtime = opts.runtime;
+  if (runtime === undefined) {
+    runtime = await prepareRuntime({
+      config,
+      cacheDir: opts.cacheDir ?? runtimeCacheDir(config.root, process.env),
+      onStep: step,
+    });
+    for (const note of runtime?.notes ?? []) step(note);
+  }
+
   const artifactSha = sha256(gz);
   const manifest: ReleaseManifest = {
     ...inner,
     artifact: { file: artifactName(config.app.name, version), size: gz.length, sha256: artifactSha },
+    ...(runtime ? { runtime: runtime.pin } : {}),
   };
   const manifestBytes = serializeManifest(manifest);
   const signature = serializeSignature(signBytes(manifestBytes, opts.privateKeyPem));
@@ -69,8 +93,22 @@ export async function publishRelease(opts: PublishOptions): Promise<PublishResul
     size: gz.length,
     sha256: artifactSha,
     commit: manifest.commit,
+    ...(runtime ? { runtime: runtime.pin.version } : {}),
   };
-  const result = (status: PublishResult['status'], index: ReleaseIndex): PublishResult => ({
+  const putRuntimes = async () =>
+    runtime
+      ? uploadRuntimes(registry, runtime.pin, runtime.files, {
+          multipartThreshold: opts.multipartThreshold,
+          partSize: opts.partSize,
+          onProgress: opts.onProgress,
+          onStep: step,
+        })
+      : [];
+  const result = (
+    status: PublishResult['status'],
+    index: ReleaseIndex,
+    uploads: RuntimeUpload[],
+  ): PublishResult => ({
     status,
     version,
     keys,
@@ -78,14 +116,20 @@ export async function publishRelease(opts: PublishOptions): Promise<PublishResul
     sha256: artifactSha,
     manifest,
     index,
+    runtime: runtime ? { ...runtime, uploads } : null,
   });
 
   const existing = await registry.get(keys.manifest);
   if (existing !== null) {
     if (!existing.equals(manifestBytes)) throw conflict(version, keys.manifest, existing, artifactSha);
     step(`${app} ${version} is already published with identical contents; nothing to upload`);
-    return result('unchanged', await updateIndex(registry, prefix, app, entry));
+    // Normally a no-op; puts back a runtime someone deleted by hand, since this manifest needs it.
+    const uploads = await putRuntimes();
+    return result('unchanged', await updateIndex(registry, prefix, app, entry), uploads);
   }
+
+  // Runtimes first: once the manifest exists, hosts may fetch everything it names.
+  const uploads = await putRuntimes();
 
   step(`uploading ${keys.artifact}`);
   await putOnce(
@@ -110,9 +154,10 @@ export async function publishRelease(opts: PublishOptions): Promise<PublishResul
   await putBytes(registry, keys.signature, signature, version);
   step(`uploading ${keys.manifest}`);
   const raced = await putBytes(registry, keys.manifest, manifestBytes, version);
+  if (runtime) await restoreVanished(registry, runtime.pin, runtime.files, step);
   step(`updating the index`);
   const index = await updateIndex(registry, prefix, app, entry);
-  return result(raced ? 'unchanged' : 'published', index);
+  return result(raced ? 'unchanged' : 'published', index, uploads);
 }
 
 /** The artifact must be a release of this app, self-consistent, and free of credentials. */

@@ -1,10 +1,11 @@
 // Checks a published release the way a host must before running it: the signature over manifest.json by
 // the trusted key, the manifest names the expected app and version (a validly signed manifest copied under
-// another version's folder must not pass), and the artifact's size and sha256 match the manifest.
+// another version's folder must not pass), and the artifact's size and sha256 match the manifest, and so
+// does every runtime the manifest pins.
 import { sha256 } from '../build/hash';
 import type { Registry } from '../registry/registry';
-import { releaseKeys } from '../release/layout';
-import { parseManifest, type ReleaseManifest } from '../release/manifest';
+import { releaseKeys, runtimeKey } from '../release/layout';
+import { parseManifest, type ReleaseManifest, type RuntimeArch } from '../release/manifest';
 import { verifyBytes } from '../release/signing';
 
 export type ReleaseCheck = { ok: true; manifest: ReleaseManifest } | { ok: false; reason: string };
@@ -73,7 +74,7 @@ export async function verifyPublished(
     version,
   });
   if (!early.ok && !/^artifact/.test(early.reason)) return early;
-  return verifyRelease(
+  const check = verifyRelease(
     { manifest, signature, artifact: await registry.get(keys.artifact) },
     trustedPublicKey,
     {
@@ -81,4 +82,27 @@ export async function verifyPublished(
       version,
     },
   );
+  if (!check.ok || !check.manifest.runtime) return check;
+  const problem = await checkRuntimes(registry, prefix, check.manifest);
+  return problem === null ? check : { ok: false, reason: problem };
+}
+
+/** Each pinned runtime: at its content-addressed key, with the signed size and sha256. */
+async function checkRuntimes(registry: Registry, prefix: string, m: ReleaseManifest): Promise<string | null> {
+  const pin = m.runtime;
+  if (!pin) return null;
+  for (const [arch, a] of Object.entries(pin.artifacts)) {
+    const label = `runtime node-${pin.version}-linux-${arch}`;
+    if (!a) continue;
+    const expectedKey = runtimeKey(prefix, pin.version, arch as RuntimeArch, a.sha256);
+    if (a.key !== expectedKey) return `${label}: key ${a.key} is not ${expectedKey}`;
+    const bytes = await registry.get(a.key);
+    if (bytes === null) return `${label} missing: ${a.key}`;
+    if (bytes.length !== a.size) {
+      return `${label} size mismatch: manifest says ${a.size} bytes, got ${bytes.length}`;
+    }
+    const actual = sha256(bytes);
+    if (actual !== a.sha256) return `${label} sha256 mismatch: manifest says ${a.sha256}, got ${actual}`;
+  }
+  return null;
 }

@@ -1,6 +1,7 @@
 // CRC-64/XZ (ECMA-182, reflected, init and xorout all ones): what OSS returns in x-oss-hash-crc64ecma as an
 // unsigned decimal. ali-oss never checks it, so we do. Check value of "123456789": 11051210869376104954.
 // Two uint32 halves instead of BigInt per byte: BigInt is far too slow for multi-MiB artifacts.
+import { createReadStream } from 'node:fs';
 
 const TABLE_HI = new Uint32Array(256);
 const TABLE_LO = new Uint32Array(256);
@@ -47,4 +48,10 @@ export class Crc64 {
 
 export function crc64(bytes: Uint8Array): string {
   return new Crc64().update(bytes).digest();
+}
+
+export async function crc64File(path: string): Promise<string> {
+  const crc = new Crc64();
+  for await (const chunk of createReadStream(path)) crc.update(chunk as Buffer);
+  return crc.digest();
 }

@@ -3,7 +3,7 @@
 // checks what it downloads, so every call here goes through withRetry and every read is checked against
 // the length and x-oss-hash-crc64ecma the server sent.
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Transform } from 'node:stream';
@@ -13,7 +13,7 @@ import type { OssRegistryConfig } from '../config/resolve';
 import { aliOssStsOptions, applyCredentials, primeStsRefresh } from '../credentials/ali-oss';
 import type { CredentialsProvider } from '../credentials/types';
 import { FerryError } from '../errors';
-import { Crc64, crc64 } from './crc64';
+import { Crc64, crc64, crc64File } from './crc64';
 import { codeOf, explain, isAlreadyExists, isNotFound, type OssCredentials } from './oss-errors';
 import {
   AlreadyExistsError,
@@ -138,12 +138,17 @@ export class OssRegistry implements Registry {
     });
   }
 
-  async head(key: string): Promise<{ size: number; etag: string } | null> {
+  async head(key: string): Promise<{ size: number; etag: string; crc64?: string } | null> {
     checkKey(key);
     return this.call(`HEAD ${key}`, async () => {
       try {
         const { res } = await this.client.head(key);
-        return { size: Number(res.headers['content-length'] ?? 0), etag: String(res.headers.etag ?? '') };
+        const crc = res.headers['x-oss-hash-crc64ecma'];
+        return {
+          size: Number(res.headers['content-length'] ?? 0),
+          etag: String(res.headers.etag ?? ''),
+          ...(crc ? { crc64: String(crc) } : {}),
+        };
       } catch (err) {
         if (isNotFound(err)) return null;
         throw err;
@@ -313,12 +318,6 @@ function checkDigest(key: string, length: number, crc: string, headers: Headers)
   if (expectedCrc !== undefined && expectedCrc !== crc) {
     throw new TransientError(`download of ${key} is corrupted (CRC64 ${crc}, expected ${expectedCrc})`);
   }
-}
-
-async function crc64File(path: string): Promise<string> {
-  const crc = new Crc64();
-  for await (const chunk of createReadStream(path)) crc.update(chunk as Buffer);
-  return crc.digest();
 }
 
 /** Runs `fn` over items with at most `limit` in flight, keeping result order. */

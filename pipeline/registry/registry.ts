@@ -35,7 +35,8 @@ export interface Registry {
   /** Human description for messages: "oss://bucket/prefix" or a folder path. */
   readonly description: string;
   get(key: string): Promise<Buffer | null>;
-  head(key: string): Promise<{ size: number; etag: string } | null>;
+  /** crc64: the server's CRC-64/ECMA of the object (OSS x-oss-hash-crc64ecma), when it keeps one. */
+  head(key: string): Promise<{ size: number; etag: string; crc64?: string } | null>;
   put(key: string, body: Buffer, opts?: PutOptions): Promise<void>;
   putFile(key: string, path: string, opts?: PutFileOptions): Promise<void>;
   /** Every object whose key starts with `prefix`, sorted by key. */

@@ -23,6 +23,8 @@ export interface IndexEntry {
   size: number;
   sha256: string;
   commit: string | null;
+  /** The Node version the release ships with (its manifest's runtime), absent when it ships none. */
+  runtime?: string;
 }
 
 export interface ReleaseIndex {
@@ -131,7 +133,14 @@ async function entryFromManifest(
   try {
     const m = parseManifest(bytes);
     if (!m.artifact) return null;
-    return { version, publishedAt, size: m.artifact.size, sha256: m.artifact.sha256, commit: m.commit };
+    return {
+      version,
+      publishedAt,
+      size: m.artifact.size,
+      sha256: m.artifact.sha256,
+      commit: m.commit,
+      ...(m.runtime ? { runtime: m.runtime.version } : {}),
+    };
   } catch {
     return null; // not a valid published manifest: not a release
   }

@@ -28,6 +28,11 @@ export function runtimeKey(prefix: string, version: string, arch: string, sha256
   return joinKey(prefix, 'runtimes', `node-${version}-linux-${arch}-${sha256.slice(0, 12)}.tar.gz`);
 }
 
+/** The folder of every packed runtime under the prefix (what `ferry gc` surveys). */
+export function runtimesPrefix(prefix: string): string {
+  return `${joinKey(prefix, 'runtimes')}/`;
+}
+
 export function indexKey(prefix: string, app: string): string {
   return joinKey(prefix, app, INDEX_FILE);
 }

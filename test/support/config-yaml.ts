@@ -1,8 +1,9 @@
 // releases.yaml fragments for the test servers: the OSS-protocol server as the registry, and the SSH
-// fleet as an environment's hosts. Tests, the pull suite and the benchmarks write configs from these, so
-// a schema change is made once.
+// fleet or systemd test hosts as an environment's hosts. Tests, the pull suite and the benchmarks write
+// configs from these, so a schema change is made once.
 import type { OssServer } from './oss-server';
 import type { Fleet } from './ssh-fleet';
+import type { SystemdHostTarget } from './systemd-host';
 
 /** A top-level `registry:` block pointing at the server's public and internal ports. */
 export function ossRegistryYaml(oss: OssServer, opts: { prefix?: string } = {}): string {
@@ -16,9 +17,16 @@ ${opts.prefix === undefined ? '' : `  prefix: ${opts.prefix}\n`}  endpoint: ${os
 `;
 }
 
-/** The `hosts:` list of an environment (indented for `environments.<name>.hosts`), host keys pinned. */
-export function fleetHostsYaml(fleet: Fleet, appPorts: readonly number[]): string {
-  const hosts = fleet.hosts.map(
+interface YamlHost {
+  name: string;
+  address: string;
+  port: number;
+  hostKeyFingerprint: string;
+  root: string;
+}
+
+function hostsYaml(hosts: readonly YamlHost[], appPorts: readonly number[]): string {
+  const entries = hosts.map(
     (h, i) => `      - name: ${h.name}
         address: ${h.address}
         port: ${h.port}
@@ -26,5 +34,27 @@ export function fleetHostsYaml(fleet: Fleet, appPorts: readonly number[]): strin
         path: ${h.root}
         appPort: ${appPorts[i]}`,
   );
-  return `    hosts:\n${hosts.join('\n')}\n`;
+  return `    hosts:\n${entries.join('\n')}\n`;
+}
+
+/** The `hosts:` list of an environment (indented for `environments.<name>.hosts`), host keys pinned. */
+export function fleetHostsYaml(fleet: Fleet, appPorts: readonly number[]): string {
+  return hostsYaml(fleet.hosts, appPorts);
+}
+
+/** The same for systemd test hosts; the environment's `user:` is their deploy user. */
+export function systemdHostsYaml(hosts: readonly SystemdHostTarget[], appPorts: readonly number[]): string {
+  return hostsYaml(hosts, appPorts);
+}
+
+/**
+ * An `app.runtime` block (indented for `app:`), e.g. runtimeYaml('24.22.3', await runtimeFolder()) or
+ * runtimeYaml('^22', mirror.template()) with test/support/node-runtimes.ts and node-mirror.ts.
+ */
+export function runtimeYaml(node: string, from: string, arch: readonly string[] = ['x64']): string {
+  return `  runtime:
+    node: ${JSON.stringify(node)}
+    arch: [${arch.join(', ')}]
+    from: ${JSON.stringify(from)}
+`;
 }

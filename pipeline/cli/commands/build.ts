@@ -3,12 +3,15 @@ import { buildRelease } from '../../build/build';
 import { ExitCode } from '../../exit-codes';
 import type { Command } from '../command';
 import { formatBytes } from '../io';
+import { runtimeJson, runtimeLines } from '../runtime-output';
 
 export const command: Command = {
   usage: 'ferry build [--version V] [--out DIR]',
   help: `Bundles app.entry with ncc and packs a reproducible release artifact:
   <out>/<app>-<version>.tar.gz holding app/index.js (+ source map and assets) and manifest.json.
 Two builds of the same commit give the same bytes (timestamps come from SOURCE_DATE_EPOCH or the commit).
+With app.runtime set, build also resolves the Node version and packs bin/node + LICENSE per arch into
+.ferry/cache/runtimes (FERRY_CACHE_DIR moves it): exactly what publish will upload next to the release.
 
 options:
       --version V    release version (default: package.json version + "-" + short commit, e.g. 0.1.0-3f2a9c1)
@@ -32,6 +35,7 @@ examples:
     ctx.out.print(`  version  ${result.version}`);
     ctx.out.print(`  size     ${formatBytes(result.size)} (${result.size} bytes)`);
     ctx.out.print(`  sha256   ${result.sha256}`);
+    if (result.runtime) for (const l of runtimeLines(result.runtime)) ctx.out.print(l);
     ctx.out.result({
       ok: true,
       path: result.path,
@@ -42,6 +46,7 @@ examples:
       commit: result.manifest.commit,
       buildTime: result.manifest.buildTime,
       files: result.manifest.files.length,
+      runtime: runtimeJson(result.runtime),
     });
     return ExitCode.Ok;
   },

@@ -6,14 +6,19 @@ import { publishRelease } from '../../publish/publish';
 import { checkSigningKey, SIGNING_ENV, signingKeyFromEnv } from '../../publish/signing-key';
 import { createRegistry } from '../../registry/create-registry';
 import { DEFAULT_MULTIPART_THRESHOLD } from '../../registry/registry';
+import { runtimeCacheDir } from '../../runtime/cache';
+import type { PreparedRuntime } from '../../runtime/prepare';
 import type { Command } from '../command';
 import { formatBytes } from '../io';
 import { createProgress } from '../progress';
+import { runtimeJson, runtimeLines } from '../runtime-output';
 
 export const command: Command = {
   usage: 'ferry publish [--version V] [--artifact PATH] [--multipart-threshold SIZE]',
-  help: `Signs a release and uploads it to the registry: the artifact, manifest.json.sig, then manifest.json
-(a version exists once its manifest does), then index.json. Builds first unless --artifact is given.
+  help: `Signs a release and uploads it to the registry: the packed Node runtime (app.runtime), the artifact,
+manifest.json.sig, then manifest.json (a version exists once its manifest does), then index.json. Builds
+first unless --artifact is given. A runtime already in the registry (an earlier release on the same Node)
+is not uploaded again. The signed manifest pins the runtime's version, size and sha256.
 Versions are immutable: publishing an existing version fails, unless the bytes are identical (then it
 is a no-op and exits 0). The files are scanned for credentials before anything is uploaded.
 
@@ -46,6 +51,8 @@ examples:
     const registry = createRegistry(config.registry, env);
 
     let artifactPath = ctx.flags.artifact as string | undefined;
+    // undefined: publish resolves app.runtime itself (with --artifact; free when build filled the cache).
+    let runtime: PreparedRuntime | null | undefined;
     if (artifactPath === undefined) {
       const built = await buildRelease({
         config,
@@ -54,6 +61,7 @@ examples:
         onStep: (m) => ctx.out.print(ctx.style.dim(m)),
       });
       artifactPath = built.path;
+      runtime = built.runtime;
       ctx.out.print(
         `${ctx.style.green('built')} ${relative(cwd, built.path) || built.path} (${formatBytes(built.size)})`,
       );
@@ -71,6 +79,8 @@ examples:
         multipartThreshold: threshold,
         onProgress: (sent, total) => progress.update(sent, total),
         onStep: (m) => ctx.out.print(ctx.style.dim(m)),
+        runtime,
+        cacheDir: runtimeCacheDir(config.root, env),
       });
     } finally {
       progress.stop();
@@ -82,6 +92,8 @@ examples:
     ctx.out.print(`  artifact  ${result.keys.artifact}`);
     ctx.out.print(`  size      ${formatBytes(result.size)} (${result.size} bytes)`);
     ctx.out.print(`  sha256    ${result.sha256}`);
+    if (result.runtime)
+      for (const l of runtimeLines(result.runtime, result.runtime.uploads)) ctx.out.print(l);
     ctx.out.result({
       ok: true,
       status: result.status,
@@ -92,6 +104,7 @@ examples:
       size: result.size,
       sha256: result.sha256,
       commit: result.manifest.commit,
+      runtime: runtimeJson(result.runtime, result.runtime?.uploads),
     });
     return ExitCode.Ok;
   },

@@ -9,7 +9,8 @@ import { formatBytes, table } from '../io';
 export const command: Command = {
   usage: 'ferry releases [--limit N] [--json]',
   help: `Lists published versions, newest first: version, publish date, artifact size and sha256, commit,
-and the environments currently running each one (from the registry's environment records).
+the Node runtime it ships with, and the environments currently running each one (from the registry's
+environment records).
 
 options:
       --limit N   show only the newest N versions
@@ -50,16 +51,27 @@ examples:
       );
       return ExitCode.Ok;
     }
+    // The RUNTIME column appears once any release ships a runtime; older apps keep the old table.
+    const withRuntime = versions.some((v) => v.runtime !== undefined);
     const rows = versions.map((v) => [
       v.version,
       v.publishedAt.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, ' UTC'),
       formatBytes(v.size),
       v.sha256.slice(0, 12),
       v.commit?.slice(0, 7) ?? '-',
+      ...(withRuntime ? [v.runtime ? `node ${v.runtime}` : '-'] : []),
       v.environments.join(', ') || '-',
     ]);
     const [head, ...lines] = table(
-      ['VERSION', 'PUBLISHED', 'SIZE', 'SHA256', 'COMMIT', 'ENVIRONMENTS'],
+      [
+        'VERSION',
+        'PUBLISHED',
+        'SIZE',
+        'SHA256',
+        'COMMIT',
+        ...(withRuntime ? ['RUNTIME'] : []),
+        'ENVIRONMENTS',
+      ],
       rows,
     );
     ctx.out.print(ctx.style.bold(head ?? ''));

@@ -15,6 +15,8 @@ export interface FixtureOptions {
   /** Extra source appended to the server (e.g. a planted credential). */
   extraSource?: string;
   registry?: Record<string, unknown>;
+  /** app.runtime, e.g. { node: '22.23.5', from: <folder> } (test/support/node-runtimes.ts). */
+  runtime?: Record<string, unknown>;
   publicKey?: string;
   environments?: Record<string, unknown>;
 }
@@ -70,7 +72,12 @@ ${opts.extraSource ?? ''}
     }),
   );
   const config = {
-    app: { name: opts.name ?? 'fixture', entry: 'app/server.ts', port: 3000 },
+    app: {
+      name: opts.name ?? 'fixture',
+      entry: 'app/server.ts',
+      port: 3000,
+      ...(opts.runtime ? { runtime: opts.runtime } : {}),
+    },
     registry: opts.registry ?? { type: 'local', path: '.ferry/registry' },
     ...(opts.publicKey ? { signing: { publicKey: opts.publicKey } } : {}),
     ...(opts.environments ? { environments: opts.environments } : {}),

@@ -97,6 +97,11 @@ export async function spawnDaemon(argv: readonly string[], logPath: string): Pro
     hasExited: () => exited,
     exitCode: () => code,
     async stop(graceMs = 3000) {
+      if (exited) {
+        // Its PID and group may be someone else's by now: only the watchdog is still ours to end.
+        if (dog.pid !== undefined) killQuiet(-dog.pid, 'SIGKILL');
+        return;
+      }
       const strays = descendantsOf(pid);
       killQuiet(-pid, 'SIGTERM');
       for (const p of strays) killQuiet(p, 'SIGTERM');
