@@ -111,7 +111,14 @@ export function hostFits(probe: HostProbe, pin: RuntimePin): FitResult {
 }
 
 /** Exit codes of the install script, so the CLI can say what failed without parsing prose. */
-export const BOOTSTRAP_EXIT = { download: 20, size: 21, sha256: 22, unsafe: 23, run: 24 } as const;
+export const BOOTSTRAP_EXIT = {
+  download: 20,
+  size: 21,
+  sha256: 22,
+  unsafe: 23,
+  run: 24,
+  noNode: 25,
+} as const;
 
 /**
  * Downloads, verifies and unpacks a runtime into <root>/runtimes/, the same layout and marker the agent
@@ -176,4 +183,29 @@ export function installRuntimeArgv(o: {
   if (!/^[0-9]+\.[0-9]+\.[0-9]+$/.test(o.version)) throw new Error(`bad runtime version ${o.version}`);
   if (!/^[0-9a-f]{64}$/.test(o.sha256)) throw new Error('bad runtime sha256');
   return ['sh', '-c', INSTALL_SCRIPT, 'sh', o.root, o.version, o.arch, o.sha256, String(o.size)];
+}
+
+/**
+ * For releases that pin no runtime (published without app.runtime): the agent runs on the host's own
+ * node, found on PATH and linked as <root>/.ferry/runtime/bin/node so every other path stays the same.
+ * Prints `runtime=present|linked node=<path> version=<v>`.
+ */
+export const LINK_HOST_NODE_SCRIPT = `set -eu
+root=$1
+node=$(command -v node) || { echo "there is no node on PATH" >&2; exit ${BOOTSTRAP_EXIT.noNode}; }
+version=$("$node" --version)
+if [ "$(readlink "$root/.ferry/host-node/bin/node" 2>/dev/null)" = "$node" ] && [ "$(readlink "$root/.ferry/runtime" 2>/dev/null)" = host-node ]; then
+  echo "runtime=present node=$node version=$version"; exit 0
+fi
+mkdir -p "$root/.ferry/host-node/bin"
+ln -sfn "$node" "$root/.ferry/host-node/bin/node.new"
+mv -T "$root/.ferry/host-node/bin/node.new" "$root/.ferry/host-node/bin/node"
+ln -sfn host-node "$root/.ferry/runtime.new"
+mv -T "$root/.ferry/runtime.new" "$root/.ferry/runtime"
+echo "runtime=linked node=$node version=$version"
+`;
+
+export function linkHostNodeArgv(root: string): string[] {
+  if (!posix.isAbsolute(root)) throw new Error(`root must be an absolute path, got ${root}`);
+  return ['sh', '-c', LINK_HOST_NODE_SCRIPT, 'sh', root];
 }

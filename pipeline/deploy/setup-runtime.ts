@@ -7,10 +7,11 @@ import {
   BOOTSTRAP_EXIT,
   hostFits,
   installRuntimeArgv,
+  linkHostNodeArgv,
   parseHostProbe,
   probeHostArgv,
 } from '../commands/bootstrap';
-import { ConfigError, FerryError } from '../errors';
+import { FerryError } from '../errors';
 import { readEnvRecord } from '../registry/env-record';
 import { releaseKeys } from '../release/layout';
 import { parseManifest, type RuntimeArtifact, type RuntimePin } from '../release/manifest';
@@ -22,7 +23,8 @@ import type { HostHandle } from './session';
 export interface SetupRuntime {
   /** The release whose signed manifest pins the runtime. */
   release: string;
-  pin: RuntimePin;
+  /** null: the release pins no runtime (published without app.runtime); hosts use their own node. */
+  pin: RuntimePin | null;
 }
 
 export async function resolveSetupRuntime(ctx: FleetContext, requested?: string): Promise<SetupRuntime> {
@@ -50,25 +52,15 @@ export async function resolveSetupRuntime(ctx: FleetContext, requested?: string)
     });
   }
   const manifest = parseManifest(manifestBytes);
-  if (!manifest.runtime) {
-    throw new ConfigError(
-      `${app} ${release} was published without a Node runtime, so hosts would have none`,
-      {
-        remedy: 'publish a release with this version of ferry (app.runtime in releases.yaml), then run setup',
-      },
-    );
-  }
-  return { release, pin: manifest.runtime };
+  return { release, pin: manifest.runtime ?? null };
 }
 
 /**
  * Read-only: uname, the C library and the tools the bootstrap needs. Throws, naming what was found and
  * what is needed, when the host cannot run the pinned Node; nothing on the host has changed then.
  */
-export async function checkHostFits(
-  h: HostHandle,
-  rt: SetupRuntime,
-): Promise<{ arch: 'x64' | 'arm64'; artifact: RuntimeArtifact }> {
+export async function checkHostFits(h: HostHandle, rt: SetupRuntime): Promise<HostFit> {
+  if (rt.pin === null) return null;
   const r = await h.t.exec(probeHostArgv(), { timeoutMs: 30_000 });
   if (r.code !== 0) throw new FerryError(`probing the host failed (exit ${r.code}): ${r.stderr.trim()}`);
   const fit = hostFits(parseHostProbe(r.stdout), rt.pin);
@@ -80,21 +72,40 @@ export async function checkHostFits(
   return { arch: fit.arch, artifact: fit.artifact };
 }
 
+/** The build this host gets; null when the release pins no runtime. */
+export type HostFit = { arch: 'x64' | 'arm64'; artifact: RuntimeArtifact } | null;
+
 const BOOTSTRAP_FAILURES: Record<number, string> = {
   [BOOTSTRAP_EXIT.download]: 'the download failed',
   [BOOTSTRAP_EXIT.size]: 'the download has the wrong size',
   [BOOTSTRAP_EXIT.sha256]: 'the download does not match the signed sha256',
   [BOOTSTRAP_EXIT.unsafe]: 'the archive has unsafe paths',
   [BOOTSTRAP_EXIT.run]: 'the runtime does not start on this host',
+  [BOOTSTRAP_EXIT.noNode]: 'the release pins no Node runtime and the host has no node',
 };
 
-/** Installs the runtime (or finds it installed) and points .ferry/runtime at it. */
+/**
+ * Installs the runtime (or finds it installed) and points .ferry/runtime at it; for a release without a
+ * runtime, links the host's own node there instead.
+ */
 export async function bootstrapRuntime(
   ctx: FleetContext,
   h: HostHandle,
   rt: SetupRuntime,
-  fit: { arch: 'x64' | 'arm64'; artifact: RuntimeArtifact },
-): Promise<'installed' | 'present'> {
+  fit: HostFit,
+): Promise<'installed' | 'present' | 'host node'> {
+  if (rt.pin === null || fit === null) {
+    const r = await h.t.exec(linkHostNodeArgv(h.host.path), { timeoutMs: 30_000 });
+    if (r.code !== 0) {
+      throw new FerryError(
+        `${BOOTSTRAP_FAILURES[r.code] ?? `linking the host's node failed (exit ${r.code})`}: ${r.stderr.trim()}`,
+        {
+          remedy: 'add app.runtime to releases.yaml and publish again, so hosts need no Node of their own',
+        },
+      );
+    }
+    return /runtime=present/.test(r.stdout) ? 'present' : 'host node';
+  }
   // Short-lived and for the internal endpoint, as the release URLs are; it goes over stdin.
   const url = await ctx.registry.presign(fit.artifact.key, { expiresSeconds: 900, endpoint: 'internal' });
   const r = await h.t.exec(

@@ -47,7 +47,11 @@ export async function setupEnv(
   // Pull mode (--pull, or a pull: block in releases.yaml) is checked before any slow work.
   const pull = opts.pull || envCfg.pull ? planPull(ctx) : null;
   const runtime = await resolveSetupRuntime(ctx, opts.version);
-  ctx.log(`hosts run Node ${runtime.pin.version} (pinned by ${config.app.name} ${runtime.release})`);
+  ctx.log(
+    runtime.pin
+      ? `hosts run Node ${runtime.pin.version} (pinned by ${config.app.name} ${runtime.release})`
+      : `warning: ${config.app.name} ${runtime.release} pins no Node runtime, so hosts need their own node (add app.runtime to releases.yaml to ship one)`,
+  );
   ctx.log(`building the host agent…`);
   const bundle = await buildAgentBundle(opts.bundleDir);
   const agentFiles = await Promise.all(
@@ -65,7 +69,7 @@ export async function setupEnv(
           host: h.host.name,
           ok: true,
           steps,
-          runtime: { node: runtime.pin.version, arch, release: runtime.release },
+          runtime: { node: runtime.pin?.version ?? 'host', arch, release: runtime.release },
         };
       } catch (err) {
         ctx.log(`  ${h.host.name}  FAILED: ${(err as Error).message}`);
@@ -102,7 +106,8 @@ async function setupHost(
   const fit = await checkHostFits(h, o.runtime);
   await must(setupDirsArgv(root), 'creating the layout');
   const rt = await bootstrapRuntime(ctx, h, o.runtime, fit);
-  if (rt === 'installed') o.steps.push(`node ${o.runtime.pin.version} (${fit.arch})`);
+  if (rt === 'installed') o.steps.push(`node ${o.runtime.pin?.version} (${fit?.arch})`);
+  if (rt === 'host node') o.steps.push("the host's node");
   const nodePath = agentNodePath(root);
 
   const files: FileToWrite[] = [
@@ -150,7 +155,7 @@ async function setupHost(
           user: envCfg.user ?? 'root',
           root,
           nodePath,
-          description: `${envCfg.service.unitName} (Ferry supervisor, agent on node ${o.runtime.pin.version})`,
+          description: `${envCfg.service.unitName} (Ferry supervisor, agent on node ${o.runtime.pin?.version ?? 'of the host'})`,
         })
       : null;
   const staged = join(root, '.ferry', unitFileName(envCfg.service.unitName));
@@ -196,5 +201,5 @@ async function setupHost(
     if (!r.already) o.steps.push('service started');
   }
   if (o.pull) await installPull(ctx, h, o.pull, nodePath, o.steps);
-  return fit.arch;
+  return fit?.arch ?? process.arch;
 }
