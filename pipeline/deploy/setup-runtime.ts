@@ -13,16 +13,16 @@ import {
 } from '../commands/bootstrap';
 import { FerryError } from '../errors';
 import { readEnvRecord } from '../registry/env-record';
+import { readIndex } from '../registry/release-index';
 import { releaseKeys } from '../release/layout';
 import { parseManifest, type RuntimeArtifact, type RuntimePin } from '../release/manifest';
 import { verifyBytes } from '../release/signing';
 import type { FleetContext } from './context';
-import { resolveVersion } from './deploy';
 import type { HostHandle } from './session';
 
 export interface SetupRuntime {
-  /** The release whose signed manifest pins the runtime. */
-  release: string;
+  /** The release whose signed manifest pins the runtime; null when nothing is published yet. */
+  release: string | null;
   /** null: the release pins no runtime (published without app.runtime); hosts use their own node. */
   pin: RuntimePin | null;
 }
@@ -32,7 +32,11 @@ export async function resolveSetupRuntime(ctx: FleetContext, requested?: string)
   const { prefix } = config.registry;
   const app = config.app.name;
   const record = requested ? null : await readEnvRecord(ctx.registry, prefix, app, envCfg.name);
-  const release = requested ?? record?.version ?? (await resolveVersion(ctx, undefined));
+  const newest =
+    requested ?? record?.version ?? (await readIndex(ctx.registry, prefix, app)).versions[0]?.version;
+  // Nothing published yet: the host's own node for now; setup after the first publish ships the runtime.
+  if (!newest) return { release: null, pin: null };
+  const release = newest;
   const keys = releaseKeys(prefix, app, release);
   const [manifestBytes, signature] = await Promise.all([
     ctx.registry.get(keys.manifest),

@@ -50,7 +50,9 @@ export async function setupEnv(
   ctx.log(
     runtime.pin
       ? `hosts run Node ${runtime.pin.version} (pinned by ${config.app.name} ${runtime.release})`
-      : `warning: ${config.app.name} ${runtime.release} pins no Node runtime, so hosts need their own node (add app.runtime to releases.yaml to ship one)`,
+      : runtime.release
+        ? `warning: ${config.app.name} ${runtime.release} pins no Node runtime, so hosts need their own node (add app.runtime to releases.yaml to ship one)`
+        : `warning: nothing of ${config.app.name} is published yet, so hosts use their own node for now; run setup again after ferry publish to ship the runtime`,
   );
   ctx.log(`building the host agent…`);
   const bundle = await buildAgentBundle(opts.bundleDir);
@@ -69,7 +71,7 @@ export async function setupEnv(
           host: h.host.name,
           ok: true,
           steps,
-          runtime: { node: runtime.pin?.version ?? 'host', arch, release: runtime.release },
+          runtime: { node: runtime.pin?.version ?? 'host', arch, release: runtime.release ?? '-' },
         };
       } catch (err) {
         ctx.log(`  ${h.host.name}  FAILED: ${(err as Error).message}`);

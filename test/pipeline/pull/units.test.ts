@@ -76,7 +76,7 @@ describe('the sync timer and service', () => {
 
   it('builds the agent command line for sync', () => {
     expect(agentArgv('/srv/storage', 'sync', { healthTimeoutSec: 30 })).toEqual([
-      'node',
+      '/srv/storage/.ferry/runtime/bin/node',
       '/srv/storage/.ferry/agent/index.js',
       'sync',
       '--root',
