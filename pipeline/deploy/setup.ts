@@ -139,6 +139,7 @@ async function setupHost(
           unitName: envCfg.service.unitName,
           env: config.app.env,
           nodePath,
+          agentRuntime: o.runtime.pin && fit ? `${o.runtime.pin.version} ${fit.arch}` : 'host',
           keepReleases: envCfg.keep,
           lockTtlSec: envCfg.lockTtlSeconds,
         }),

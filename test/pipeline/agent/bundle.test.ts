@@ -56,7 +56,8 @@ describe('the agent bundle', () => {
       protocol: AGENT_PROTOCOL,
       node: process.version,
       arch: process.arch,
-      glibc: (process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header.glibcVersionRuntime,
+      glibc: (process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header
+        .glibcVersionRuntime,
     });
 
     const v1 = await publishFakeApp(regDir, key, '1.0.0');

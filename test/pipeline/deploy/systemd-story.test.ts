@@ -197,17 +197,19 @@ ${extra}${systemdHostsYaml([host.target], [appPort])}`,
       expect((await host.ssh('command -v node')).code).not.toBe(0);
       const r = await ferry(config22, 'setup', 'e2e');
       expect(r.code, r.stdout + r.stderr).toBe(0);
-      expect(r.stdout).toContain(`node ${NODE_22} (x64)`);
+      // The newest release (2.0.0) pins Node 24: the agent and the supervisor run on it, whatever Node each
+      // release's workers run on.
+      expect(r.stdout).toContain(`node ${NODE_24} (x64)`);
       expect((await host.systemctl('is-active', `${UNIT}.service`)).stdout.trim()).toBe('active');
       const unit = await host.execOk(['cat', `/etc/systemd/system/${UNIT}.service`]);
       expect(unit).toContain(
         `ExecStart=${host.target.root}/.ferry/runtime/bin/node ${host.target.root}/.ferry/agent/index.js supervise`,
       );
-      expect(unit).toContain(`agent on node ${NODE_22}`);
+      expect(unit).toContain(`agent on node ${NODE_24}`);
       // The deploy user still has no node of its own: only Ferry's.
       expect((await host.ssh('command -v node')).code).not.toBe(0);
       expect((await host.ssh(`${host.target.root}/.ferry/runtime/bin/node --version`)).stdout.trim()).toBe(
-        `v${NODE_22}`,
+        `v${NODE_24}`,
       );
 
       const again = await ferry(config22, 'setup', 'e2e');
@@ -332,7 +334,7 @@ ${extra}${systemdHostsYaml([host.target], [appPort])}`,
       expect(promote.code, promote.stdout + promote.stderr).toBe(0);
       const converged = await until('the host to pull 1.2.0', served, (s) => s?.version === '1.2.0', 90_000);
       expect(converged?.node).toBe(`v${NODE_22}`);
-      const runs = await host.journalctl('-u', `${UNIT}-sync.service`, '-o', 'cat', '--no-pager');
+      const runs = await host.journalctl('-u', `${UNIT}-sync.service`, '-o', 'short-precise', '--no-pager');
       expect(runs.stdout).toContain('1.2.0');
     }, 180_000);
   },

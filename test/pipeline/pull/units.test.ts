@@ -48,6 +48,7 @@ describe('the sync timer and service', () => {
       expect.arrayContaining([
         '[Timer]',
         'OnBootSec=1min',
+        'OnActiveSec=120s',
         'OnUnitActiveSec=120s',
         'RandomizedDelaySec=45s',
         'Persistent=true',
