@@ -69,7 +69,10 @@ await stopServices();
 await fs.rm(path.join(state, 'registry'), { recursive: true, force: true });
 await fs.rm(hostsDir, { recursive: true, force: true });
 
-step(3, 'Publish 1.0.0: pack the Node runtime, ncc bundle → reproducible .tar.gz → sign → upload to the registry');
+step(
+  3,
+  'Publish 1.0.0: pack the Node runtime, ncc bundle → reproducible .tar.gz → sign → upload to the registry',
+);
 await run('publish', '--version', '1.0.0');
 
 step(4, 'Set up the two hosts: layout, agent, trusted key, secrets, supervised service');

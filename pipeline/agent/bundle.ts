@@ -2,7 +2,7 @@
 // to .ferry/agent/ on each host by `ferry setup`. The agent is a folder, not a single file, because
 // that package.json must sit next to it (and ncc may emit assets beside it).
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,9 @@ type Ncc = (
 ) => Promise<{ code: string; assets: Record<string, { source: Buffer | string; permissions?: number }> }>;
 
 export const AGENT_ENTRY_SOURCE = join(dirname(fileURLToPath(import.meta.url)), 'main.ts');
+/** Loaded into app workers with --require, so it ships as its own file beside the bundle. */
+export const WORKER_PRELOAD = 'worker-preload.cjs';
+const WORKER_PRELOAD_SOURCE = join(dirname(fileURLToPath(import.meta.url)), 'service', WORKER_PRELOAD);
 
 export interface AgentBundle {
   /** The bundle's index.js. */
@@ -41,6 +44,8 @@ export async function buildAgentBundle(outDir: string): Promise<AgentBundle> {
     await writeFile(dest, asset.source, { mode: asset.permissions ?? 0o644 });
     files.push(name);
   }
+  await copyFile(WORKER_PRELOAD_SOURCE, join(outDir, WORKER_PRELOAD));
+  if (!files.includes(WORKER_PRELOAD)) files.push(WORKER_PRELOAD);
   if (!files.includes('package.json')) {
     await writeFile(join(outDir, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
     files.push('package.json');

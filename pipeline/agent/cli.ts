@@ -18,14 +18,15 @@ import { currentVersion } from './install/switch';
 import type { OpOutcome } from './outcome';
 import { type AgentIO, Reporter } from './output';
 import { sync } from './pull/sync';
+import { hostPlatform } from './runtime/host';
 import { loadServiceConfig } from './service/config';
 import { reloadService, startService, stopService } from './service/control';
 import { Supervisor } from './service/supervisor';
 import { readSupervisorState, runningSupervisor } from './service/supervisor-state';
 import { AGENT_PROTOCOL, AGENT_VERSION } from './version';
 
-type Flags = Record<string, string | boolean | undefined>;
-type Spec = Record<string, { type: 'string' | 'boolean' }>;
+type Flags = Record<string, string | boolean | string[] | undefined>;
+type Spec = Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
 
 const COMMON: Spec = { root: { type: 'string' }, who: { type: 'string' } };
 const SPECS: Record<string, Spec> = {
@@ -35,6 +36,7 @@ const SPECS: Record<string, Spec> = {
     'manifest-url': { type: 'string' },
     'signature-url': { type: 'string' },
     'artifact-url': { type: 'string' },
+    'runtime-url': { type: 'string', multiple: true },
     'health-timeout': { type: 'string' },
     'allow-bad': { type: 'boolean' },
     keep: { type: 'string' },
@@ -57,7 +59,8 @@ const SPECS: Record<string, Spec> = {
 
 export const AGENT_USAGE = `usage: agent <command> --root DIR [--who USER@HOST] [flags]
   version
-  deploy --version V --manifest-url U --signature-url U --artifact-url U [--health-timeout S] [--allow-bad] [--keep N]
+  deploy --version V --manifest-url U --signature-url U --artifact-url U [--runtime-url ARCH=U]...
+         [--health-timeout S] [--allow-bad] [--keep N]
   rollback [--to V] [--no-mark-bad] [--allow-bad] [--health-timeout S]
   sync [--health-timeout S]     (pull mode: converge to the environment's channel, .ferry/pull.json)
   status [--no-health]          history [--limit N]          unlock
@@ -75,6 +78,18 @@ function int(flags: Flags, name: string, min = 0): number | undefined {
   if (typeof v !== 'string' || !Number.isSafeInteger(n) || n < min)
     throw usage(`--${name} must be an integer >= ${min}`);
   return n;
+}
+
+/** `--runtime-url x64=URL` (repeatable): the CLI passes one per arch the release ships; we take ours. */
+function runtimeUrls(values: Flags[string]): Record<string, string> | undefined {
+  if (values === undefined) return undefined;
+  const out: Record<string, string> = {};
+  for (const v of Array.isArray(values) ? values : [String(values)]) {
+    const m = /^(x64|arm64)=(.+)$/.exec(v);
+    if (!m) throw usage(`--runtime-url must be ARCH=URL with ARCH x64 or arm64, got "${v.slice(0, 20)}…"`);
+    out[m[1] as string] = m[2] as string;
+  }
+  return out;
 }
 
 function need(flags: Flags, name: string): string {
@@ -110,7 +125,15 @@ export async function runAgent(argv: string[], io: AgentIO): Promise<number> {
     }
     const flags = parsed.values;
     if (command === 'version') {
-      report.result(true, { agentVersion: AGENT_VERSION, protocol: AGENT_PROTOCOL, node: process.version });
+      const platform = hostPlatform();
+      report.result(true, {
+        agentVersion: AGENT_VERSION,
+        protocol: AGENT_PROTOCOL,
+        node: process.version,
+        // What the CLI checks a release's runtime against before it touches the host.
+        arch: platform.rawArch,
+        glibc: platform.glibc,
+      });
       return ExitCode.Ok;
     }
     const rootFlag = need(flags, 'root');
@@ -162,6 +185,7 @@ async function dispatch(
         manifestUrl: need(flags, 'manifest-url'),
         signatureUrl: need(flags, 'signature-url'),
         artifactUrl: need(flags, 'artifact-url'),
+        runtime: runtimeUrls(flags['runtime-url']),
         healthTimeoutSec: int(flags, 'health-timeout', 1),
         allowBad: flags['allow-bad'] === true,
         keep: int(flags, 'keep', 1),
@@ -222,11 +246,14 @@ async function maintenance(
       };
     }
     const keep = keepFlag ?? config.keepReleases;
+    const sup = await readSupervisorState(paths);
     const result = await pruneReleases(paths, {
       keep,
       state: await readState(paths),
       current: await currentVersion(paths),
-      serving: (await readSupervisorState(paths))?.version ?? null,
+      serving: sup?.version ?? null,
+      servingNode: sup?.runtime?.path ?? null,
+      supervisorNode: sup?.supervisorNode?.path ?? null,
       debrisAgeSec: config.lockTtlSec,
     });
     if (result.removed.length > 0) {

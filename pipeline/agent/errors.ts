@@ -24,6 +24,8 @@ export type AgentErrorCode =
   | 'service_down'
   | 'reload_failed'
   | 'health_failed'
+  // the Node runtime a release pins cannot run on this host (arch, C library)
+  | 'runtime_unsupported'
   // pull mode (agent sync): the channel and the credentials to read it
   | 'channel_invalid'
   | 'channel_mismatch'
@@ -59,11 +61,19 @@ export class AgentError extends FerryError {
   readonly code: AgentErrorCode;
   /** Filled in by the command runner when the thrower did not know its step. */
   step: string | undefined;
+  /** Evidence for the operator, who is not on this host: the app's last output, the failing answer. */
+  readonly details: FailureDetails | undefined;
 
   constructor(
     code: AgentErrorCode,
     message: string,
-    opts: { step?: string; remedy?: string; cause?: unknown; exitCode?: ExitCodeValue } = {},
+    opts: {
+      step?: string;
+      remedy?: string;
+      cause?: unknown;
+      exitCode?: ExitCodeValue;
+      details?: FailureDetails;
+    } = {},
   ) {
     super(message, {
       remedy: opts.remedy,
@@ -72,20 +82,29 @@ export class AgentError extends FerryError {
     });
     this.code = code;
     this.step = opts.step;
+    this.details = opts.details;
   }
+}
+
+export interface FailureDetails {
+  /** The last lines (at most 40) the new workers printed. */
+  output?: string[];
+  /** The failing health answer: status and the start of its body, or the connection error. */
+  probe?: { status?: number; body?: string; version?: string | null; error?: string };
 }
 
 /** The error as it appears in the final JSON line and in history. */
 export function errorJson(
   err: unknown,
   step?: string,
-): { step?: string; code: string; message: string; remedy?: string } {
+): { step?: string; code: string; message: string; remedy?: string; details?: FailureDetails } {
   if (err instanceof AgentError) {
     return {
       ...((err.step ?? step) ? { step: err.step ?? step } : {}),
       code: err.code,
       message: err.message,
       ...(err.remedy ? { remedy: err.remedy } : {}),
+      ...(err.details ? { details: err.details } : {}),
     };
   }
   const message = err instanceof Error ? err.message : String(err);

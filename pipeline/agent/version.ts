@@ -1,5 +1,7 @@
 // The CLI drives agents over SSH and refuses one that speaks another protocol. Bump AGENT_PROTOCOL when a
 // command, flag or JSON field the CLI relies on changes incompatibly; AGENT_VERSION for any change.
 
-export const AGENT_PROTOCOL = 1;
-export const AGENT_VERSION = '0.1.0';
+// 2: the agent runs on the runtime setup installs (.ferry/runtime), deploy takes --runtime-url, and
+// errors carry details. A host set up by an older CLI is told to run `ferry setup` again.
+export const AGENT_PROTOCOL = 2;
+export const AGENT_VERSION = '0.2.0';

@@ -8,6 +8,8 @@ export interface DeployArgs {
   manifestUrl: string;
   signatureUrl: string;
   artifactUrl: string;
+  /** Presigned URLs of the runtime the release pins, per arch; the agent takes its own. */
+  runtimeUrls?: Partial<Record<'x64' | 'arm64', string>>;
   healthTimeoutSec?: number;
   allowBad?: boolean;
   keep?: number;
@@ -39,7 +41,7 @@ export interface AgentCommandArgs {
 export type AgentCommand = keyof AgentCommandArgs;
 
 export interface AgentInvocation {
-  /** Node on the host; defaults to `node` from PATH. */
+  /** Node on the host; defaults to the runtime `ferry setup` installed (<root>/.ferry/runtime/bin/node). */
   nodePath?: string;
   /** Recorded in the host's history and lock, e.g. "alice@laptop". */
   who?: string;
@@ -48,6 +50,11 @@ export interface AgentInvocation {
 /** Where setup installs the agent bundle (a folder: index.js + package.json). */
 export function agentDir(root: string): string {
   return posix.join(root, '.ferry', 'agent');
+}
+
+/** The node every Ferry process on a host runs (agent, supervisor, sync timer): the runtime setup installed. */
+export function agentNodePath(root: string): string {
+  return posix.join(root, '.ferry', 'runtime', 'bin', 'node');
 }
 
 export function agentEntry(root: string): string {
@@ -61,7 +68,8 @@ export function agentArgv<C extends AgentCommand>(
   opts: AgentInvocation = {},
 ): string[] {
   if (!posix.isAbsolute(root)) throw new Error(`root must be an absolute path, got ${root}`);
-  const argv = [opts.nodePath ?? 'node', agentEntry(root), command];
+  // Never the host's own node (there may be none): the runtime Ferry installed and keeps.
+  const argv = [opts.nodePath ?? agentNodePath(root), agentEntry(root), command];
   if (command === 'service') argv.push((args as AgentCommandArgs['service']).action);
   argv.push('--root', root);
   if (opts.who) argv.push('--who', opts.who);
@@ -83,6 +91,8 @@ function flagsFor(command: AgentCommand, args: unknown): string[] {
       add('manifest-url', a.manifestUrl);
       add('signature-url', a.signatureUrl);
       add('artifact-url', a.artifactUrl);
+      for (const [arch, url] of Object.entries(a.runtimeUrls ?? {}).sort())
+        add('runtime-url', `${arch}=${url}`);
       add('health-timeout', a.healthTimeoutSec);
       on('allow-bad', a.allowBad);
       add('keep', a.keep);

@@ -176,9 +176,10 @@ export function syncTimerUnit(o: SyncTimerOptions): string {
     `Description=Run ${names.service} every ${o.intervalSeconds}s`,
     '',
     '[Timer]',
-    // The first run soon after boot (or at once when the timer starts later than that), then one
-    // interval after each run finished.
+    // The first run soon after boot, and one interval after setup starts the timer (without it a fresh
+    // `setup --pull` would wait for the next boot's minute); then one interval after each run finished.
     'OnBootSec=1min',
+    `OnActiveSec=${seconds(o.intervalSeconds, 'intervalSeconds')}`,
     `OnUnitActiveSec=${seconds(o.intervalSeconds, 'intervalSeconds')}`,
     `RandomizedDelaySec=${seconds(o.jitterSeconds, 'jitterSeconds')}`,
     // A run missed while the machine was off happens at the next boot instead of being skipped.

@@ -68,6 +68,8 @@ export interface EnvironmentConfig {
   batch: BatchSpec;
   concurrency: number;
   health: { path: string; timeoutSeconds: number; intervalMs: number };
+  /** Seconds each batch is watched after its gate before the next batch starts (0: no bake). */
+  bakeSeconds: number;
   /** bind: the address the app listens on (HOST). */
   service: { mode: 'systemd' | 'process'; workers: number; unitName: string; bind: string };
   lockTtlSeconds: number;
@@ -183,6 +185,7 @@ function resolveEnvironment(
       timeoutSeconds: e.health?.timeoutSeconds ?? 60,
       intervalMs: e.health?.intervalMs ?? 500,
     },
+    bakeSeconds: e.bakeSeconds ?? 0,
     service: {
       mode: e.service?.mode ?? (local ? 'process' : 'systemd'),
       workers: e.service?.workers ?? 1,

@@ -174,6 +174,15 @@ const Environment = Type.Object(
       Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'Cap on parallel SSH sessions.' }),
     ),
     health: Type.Optional(Health),
+    bakeSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 86400,
+        default: 0,
+        description:
+          'After a batch passes its gate, watch it this long (worker crashes, health) before the next batch; a failure then reverts like a failed gate.',
+      }),
+    ),
     service: Type.Optional(Service),
     lockTtlSeconds: Type.Optional(
       Type.Integer({

@@ -9,6 +9,13 @@ export interface AgentError {
   code: string;
   message: string;
   remedy?: string;
+  /** The new workers' last output lines and the failing health answer (a gate or start failure). */
+  details?: FailureDetails;
+}
+
+export interface FailureDetails {
+  output?: string[];
+  probe?: { status?: number; body?: string; version?: string | null; error?: string };
 }
 
 export interface AgentResult {

@@ -2,6 +2,7 @@
 // support, survives any one host, and `ferry history` reads it without SSH. Keys sort by time.
 import { randomBytes } from 'node:crypto';
 import type { Registry } from '../registry/registry';
+import type { FailureDetails } from './agent-client';
 
 export interface AuditEntry {
   time: string;
@@ -11,7 +12,15 @@ export interface AuditEntry {
   version?: string | null;
   from?: string | null;
   result: 'ok' | 'failed' | 'rolled-back' | 'note';
-  hosts?: { host: string; ok: boolean; from?: string | null; to?: string | null; error?: string }[];
+  hosts?: {
+    host: string;
+    ok: boolean;
+    from?: string | null;
+    to?: string | null;
+    error?: string;
+    /** Why a host refused the release: its new workers' last output and the failing health answer. */
+    details?: FailureDetails;
+  }[];
   error?: string;
   durationMs?: number;
 }

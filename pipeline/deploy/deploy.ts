@@ -1,23 +1,31 @@
 // `ferry deploy` and `ferry rollback` across an environment: lock, check agents, roll out in batches with
 // the canary first, return switched hosts on a failure, record the result in the registry.
 
+import { runtimeForHost } from '../agent/runtime/host';
 import { channelFollower } from '../channels/follow';
 import { FerryError } from '../errors';
 import { ExitCode } from '../exit-codes';
 import { readEnvRecord, writeEnvRecord } from '../registry/env-record';
 import { readIndex } from '../registry/release-index';
 import { releaseKeys } from '../release/layout';
-import { checkVersion } from '../release/manifest';
+import { checkVersion, parseManifest, type RuntimeArch, type RuntimePin } from '../release/manifest';
 import { type AgentEvent, runAgent } from './agent-client';
 import { appendAudit } from './audit';
+import { bakeBatch } from './bake';
 import type { FleetContext } from './context';
 import { acquireEnvLock, envLockKey } from './env-lock';
 import { mapLimit, planBatches } from './plan';
 import { type HostOutcome, type RolloutResult, rollout } from './rollout';
-import { checkAgents, closeHosts, type HostHandle, openHosts } from './session';
+import { checkAgents, closeHosts, type HostHandle, type HostPlatformInfo, openHosts } from './session';
 
 /** Failures that say the release itself is wrong: the version is marked bad where it was switched back. */
-const RELEASE_FAULTS = new Set(['health_failed', 'reload_failed', 'release_mismatch', 'artifact_mismatch']);
+const RELEASE_FAULTS = new Set([
+  'health_failed',
+  'reload_failed',
+  'release_mismatch',
+  'artifact_mismatch',
+  'bake_failed',
+]);
 /** A host refused the release itself (signature, checksums, archive): exit 5, as `ferry verify` does. */
 const VERIFICATION_FAULTS = new Set([
   'bad_signature',
@@ -68,14 +76,17 @@ export async function deployEnv(
   opts: { version?: string; dryRun?: boolean; allowBad?: boolean },
 ): Promise<FleetRunResult> {
   const version = await resolveVersion(ctx, opts.version);
-  return runFleetOp(ctx, 'deploy', version, opts.dryRun ?? false, async (hosts) => {
+  return runFleetOp(ctx, 'deploy', version, opts.dryRun ?? false, async (hosts, platforms) => {
     const { prefix } = ctx.config.registry;
     const keys = releaseKeys(prefix, ctx.config.app.name, version);
     const envCfg = ctx.envCfg;
+    const runtime = await publishedRuntime(ctx, keys.manifest);
+    if (runtime) refuseUnfitHosts(runtime, version, hosts, platforms);
     // Presigned per batch, so a long rollout never hands a host an expired URL; hosts get the internal
     // endpoint and need no OSS credentials of their own.
     const ttl = Math.max(900, envCfg.health.timeoutSeconds * 3);
     let urls = { manifest: '', signature: '', artifact: '' };
+    let runtimeUrls: Partial<Record<RuntimeArch, string>> = {};
     return rollout(
       hosts,
       { batch: envCfg.batch, concurrency: envCfg.concurrency, canary: true },
@@ -89,6 +100,10 @@ export async function deployEnv(
             sign(keys.artifact),
           ]);
           urls = { manifest, signature, artifact };
+          runtimeUrls = {};
+          for (const [arch, art] of Object.entries(runtime?.artifacts ?? {})) {
+            if (art) runtimeUrls[arch as RuntimeArch] = await sign(art.key);
+          }
         },
         run: (h) =>
           runAgent(
@@ -100,6 +115,7 @@ export async function deployEnv(
               manifestUrl: urls.manifest,
               signatureUrl: urls.signature,
               artifactUrl: urls.artifact,
+              runtimeUrls,
               healthTimeoutSec: envCfg.health.timeoutSeconds,
               keep: envCfg.keep,
               allowBad: opts.allowBad,
@@ -107,12 +123,57 @@ export async function deployEnv(
             { who: ctx.who, onEvent: progress(ctx, h) },
           ),
         revert: (h, o, cause) => revertHost(ctx, h, o, version, cause),
+        ...(envCfg.bakeSeconds > 0
+          ? { bake: (_n: number, batch: HostHandle[]) => bakeBatch(ctx, batch, version, envCfg.bakeSeconds) }
+          : {}),
         onHostDone: (o) => ctx.log(hostLine(o, version)),
         onRevert: (o) =>
           ctx.log(`  ${o.host}  returned to ${o.from}: ${o.reverted?.ok ? 'ok' : o.reverted?.error}`),
       },
     );
   });
+}
+
+/** The runtime the published manifest pins, if any (the hosts verify the signature; this only routes URLs). */
+async function publishedRuntime(ctx: FleetContext, manifestKey: string): Promise<RuntimePin | null> {
+  const bytes = await ctx.registry.get(manifestKey);
+  if (!bytes) return null;
+  try {
+    return parseManifest(bytes).runtime ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Before any host is touched: every host can run the pinned Node (its arch is shipped, its glibc is new
+ * enough). Otherwise the canary would pass and a later batch would fail half-way through the fleet.
+ */
+function refuseUnfitHosts(
+  runtime: RuntimePin,
+  version: string,
+  hosts: HostHandle[],
+  platforms: Map<string, HostPlatformInfo>,
+): void {
+  const problems: string[] = [];
+  for (const h of hosts) {
+    const p = platforms.get(h.host.name);
+    if (!p) continue;
+    const arch = p.arch === 'x64' || p.arch === 'arm64' ? p.arch : null;
+    try {
+      runtimeForHost(runtime, { arch, rawArch: p.arch, glibc: p.glibc }, version);
+    } catch (err) {
+      problems.push(`${h.host.name}: ${(err as Error).message}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new FerryError(
+      `${version} cannot run on every host; nothing was changed:\n  ${problems.join('\n  ')}`,
+      {
+        remedy: 'add the missing arch to app.runtime.arch (or pin an older Node) and publish again',
+      },
+    );
+  }
 }
 
 export async function rollbackEnv(ctx: FleetContext, opts: { to?: string }): Promise<FleetRunResult> {
@@ -188,12 +249,12 @@ async function runFleetOp(
   op: 'deploy' | 'rollback',
   version: string | null,
   dryRun: boolean,
-  go: (hosts: HostHandle[]) => Promise<RolloutResult>,
+  go: (hosts: HostHandle[], platforms: Map<string, HostPlatformInfo>) => Promise<RolloutResult>,
 ): Promise<FleetRunResult> {
   const { envCfg, config } = ctx;
   const hosts = await openHosts(envCfg, ctx.env);
   try {
-    await checkAgents(hosts, envCfg.concurrency);
+    const platforms = await checkAgents(hosts, envCfg.concurrency);
     if (dryRun) return await planOnly(ctx, hosts, op, version);
     // Pull mode: the channel follows where the hosts land, or pulling hosts would undo this push.
     const channel = await channelFollower(ctx);
@@ -214,7 +275,7 @@ async function runFleetOp(
       ctx.log(
         `${op} ${version ?? '(previous release)'} to ${envCfg.name}: ${hosts.length} host(s), batch ${envCfg.batch}`,
       );
-      const result = await go(hosts);
+      const result = await go(hosts, platforms);
       const target = version ?? commonTarget(result.outcomes);
       if (result.ok && target) {
         const from = result.outcomes.find((o) => o.from)?.from ?? null;
@@ -252,6 +313,7 @@ async function runFleetOp(
           from: o.from,
           to: o.to,
           ...(o.error ? { error: `${o.error.code}: ${o.error.message}` } : {}),
+          ...(o.error?.details ? { details: o.error.details } : {}),
         })),
         ...(result.haltedBy?.error
           ? { error: `${result.haltedBy.host}: ${result.haltedBy.error.message}` }
@@ -350,5 +412,27 @@ function hostLine(o: HostOutcome, version: string | null): string {
   const secs = (o.durationMs / 1000).toFixed(1);
   if (o.ok) return `  ${o.host}  serving ${o.to ?? version} (was ${o.from ?? 'nothing'}) in ${secs}s`;
   const back = o.selfReverted ? `; switched back to ${o.from}` : '';
-  return `  ${o.host}  FAILED at ${o.error?.step ?? '?'}: ${o.error?.message}${back}`;
+  return [
+    `  ${o.host}  FAILED at ${o.error?.step ?? '?'}: ${o.error?.message}${back}`,
+    ...detailLines(o),
+  ].join('\n');
+}
+
+/** The evidence a host sent back, so the operator needs no login to see why a release was refused. */
+export function detailLines(o: HostOutcome): string[] {
+  const d = o.error?.details;
+  if (!d) return [];
+  const lines: string[] = [];
+  const p = d.probe;
+  if (p) {
+    const answer = p.error
+      ? `no answer (${p.error})`
+      : `HTTP ${p.status}${p.body ? ` ${JSON.stringify(p.body.slice(0, 200))}` : ''}${p.version !== undefined ? `, version ${JSON.stringify(p.version)}` : ''}`;
+    lines.push(`      health answer: ${answer}`);
+  }
+  if (d.output && d.output.length > 0) {
+    lines.push(`      last ${d.output.length} line(s) of the new workers' output:`);
+    for (const l of d.output) lines.push(`        | ${l}`);
+  }
+  return lines;
 }

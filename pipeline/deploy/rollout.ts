@@ -2,7 +2,7 @@
 // rollout, and every host this run already switched is returned to the release it ran before, so the fleet
 // never ends split between versions. Per-host work is a callback: this module only decides the order.
 import type { BatchSpec } from '../config/resolve';
-import type { AgentResult } from './agent-client';
+import type { AgentResult, FailureDetails } from './agent-client';
 import { crashAfterHosts } from './crash-hook';
 import { mapLimit, planBatches } from './plan';
 import type { HostHandle } from './session';
@@ -15,11 +15,13 @@ export interface HostOutcome {
   to: string | null;
   batch: number;
   durationMs: number;
-  error?: { code: string; message: string; step?: string };
+  error?: { code: string; message: string; step?: string; details?: FailureDetails };
   /** The agent switched back by itself (health gate). */
   selfReverted?: boolean;
   /** This run returned the host to `from` after another host failed. */
   reverted?: { ok: boolean; error?: string };
+  /** Switched fine, then failed while its batch baked: it is returned like the hosts that passed. */
+  failedBake?: boolean;
   skipped?: boolean;
 }
 
@@ -29,6 +31,14 @@ export interface RolloutHooks {
   revert(h: HostHandle, outcome: HostOutcome, cause: HostOutcome): Promise<AgentResult>;
   /** Called before each batch starts (e.g. to presign URLs that must not expire mid-rollout). */
   beforeBatch?(batch: number, hosts: HostHandle[]): Promise<void>;
+  /**
+   * Called after a batch passed, before the next one: watches it for a while. A returned failure is
+   * treated as that host failing its gate: the rollout halts and every switched host is returned.
+   */
+  bake?(
+    batch: number,
+    hosts: HostHandle[],
+  ): Promise<{ host: string; error: NonNullable<HostOutcome['error']> } | null>;
   onHostDone?(o: HostOutcome): void;
   onRevert?(o: HostOutcome): void;
 }
@@ -64,12 +74,23 @@ export async function rollout(
     outcomes.push(...done);
     haltedBy = done.find((o) => !o.ok) ?? null;
     if (haltedBy) break;
+    if (hooks.bake && i < batches.length - 1) {
+      const failure = await hooks.bake(n, batch);
+      const o = failure ? done.find((d) => d.host === failure.host) : undefined;
+      if (o) {
+        o.ok = false;
+        o.failedBake = true;
+        o.error = failure?.error;
+        haltedBy = o;
+        break;
+      }
+    }
   }
 
   if (haltedBy) {
     // Hosts that switched in this run go back; the failed host already switched back by itself (or never
     // switched). Reverts run with the same cap; one that fails is reported, not retried forever.
-    const switched = outcomes.filter((o) => o.ok && o.from !== null && o.from !== o.to);
+    const switched = outcomes.filter((o) => (o.ok || o.failedBake) && o.from !== null && o.from !== o.to);
     await mapLimit(switched, opts.concurrency, async (o) => {
       const h = hosts.find((x) => x.host.name === o.host) as HostHandle;
       const r = await hooks.revert(h, o, haltedBy as HostOutcome).catch((err: Error) => failedResult(err));
@@ -104,6 +125,7 @@ function outcomeOf(h: HostHandle, r: AgentResult, batch: number, durationMs: num
   };
   if (!r.ok) {
     o.error = { code: r.error?.code ?? 'failed', message: r.error?.message ?? 'failed', step: r.error?.step };
+    if (r.error?.details) o.error.details = r.error.details;
     if (r.rolledBack === true) o.selfReverted = true;
   }
   return o;

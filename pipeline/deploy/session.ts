@@ -100,11 +100,29 @@ export async function closeHosts(hosts: HostHandle[]): Promise<void> {
   await Promise.all(hosts.map((h) => h.t.close().catch(() => {})));
 }
 
-/** Refuses to drive a host whose agent is missing or speaks another protocol. */
-export async function checkAgents(hosts: HostHandle[], concurrency: number): Promise<void> {
+/** What `agent version` says of a host: enough to check a release's runtime fits before touching it. */
+export interface HostPlatformInfo {
+  arch: string;
+  glibc: string | null;
+  node: string;
+}
+
+/** Refuses to drive a host whose agent is missing or speaks another protocol; returns each host's platform. */
+export async function checkAgents(
+  hosts: HostHandle[],
+  concurrency: number,
+): Promise<Map<string, HostPlatformInfo>> {
   const problems: string[] = [];
+  const platforms = new Map<string, HostPlatformInfo>();
   await mapLimit(hosts, concurrency, async ({ host, t }) => {
     const r = await runAgent(t, host.path, 'version', {}, { timeoutMs: 30_000 });
+    if (r.ok) {
+      platforms.set(host.name, {
+        arch: typeof r.arch === 'string' ? r.arch : 'unknown',
+        glibc: typeof r.glibc === 'string' ? r.glibc : null,
+        node: String(r.node),
+      });
+    }
     if (!r.ok) problems.push(`${host.name}: no working agent (${r.error?.message ?? 'unknown error'})`);
     else if (r.protocol !== AGENT_PROTOCOL) {
       problems.push(
@@ -117,4 +135,5 @@ export async function checkAgents(hosts: HostHandle[], concurrency: number): Pro
       remedy: 'run ferry setup <env> to install this version of the agent',
     });
   }
+  return platforms;
 }

@@ -10,6 +10,7 @@ import { syncServiceUnit, syncTimerUnit, syncUnitNames, systemctlArgv, unitPath 
 import type { PullConfig } from '../config/resolve';
 import { ConfigError, FerryError } from '../errors';
 import type { FleetContext } from './context';
+import { type FileToWrite, writeChanged } from './host-files';
 import type { HostHandle } from './session';
 
 export const PULL_KEY_ENV = {
@@ -80,23 +81,28 @@ export async function installPull(
 ): Promise<void> {
   const { config, envCfg } = ctx;
   const root = h.host.path;
-  await h.t.writeFile(
-    join(root, '.ferry', 'pull.json'),
-    pullConfigJson({
-      app: config.app.name,
-      env: envCfg.name,
-      host: h.host.name,
-      registry: plan.registry,
-      credentials: plan.credentials,
-      healthTimeoutSec: envCfg.health.timeoutSeconds,
-      keep: envCfg.keep,
-    }),
-    0o600,
-  );
-  steps.push('pull.json');
+  const pullJson = join(root, '.ferry', 'pull.json');
+  const files: FileToWrite[] = [
+    {
+      path: pullJson,
+      bytes: Buffer.from(
+        pullConfigJson({
+          app: config.app.name,
+          env: envCfg.name,
+          host: h.host.name,
+          registry: plan.registry,
+          credentials: plan.credentials,
+          healthTimeoutSec: envCfg.health.timeoutSeconds,
+          keep: envCfg.keep,
+        }),
+      ),
+      mode: 0o600,
+      label: 'pull.json',
+    },
+  ];
   if (envCfg.service.mode !== 'systemd') {
+    await writeChanged(h, files, steps);
     // No systemd to run a timer: `agent sync` is run by whatever schedules jobs there (cron, tests).
-    steps.push('no sync timer (process mode)');
     return;
   }
   const must = async (argv: string[], what: string) => {
@@ -113,15 +119,29 @@ export async function installPull(
     jitterSeconds: plan.settings.jitterSeconds,
   };
   const names = syncUnitNames(envCfg.service.unitName);
-  for (const [name, text] of [
+  const units = [
     [names.service, syncServiceUnit(unit)],
     [names.timer, syncTimerUnit(unit)],
-  ] as const) {
-    const staged = join(root, '.ferry', name);
-    await h.t.writeFile(staged, text, 0o644);
-    await must(['sudo', '-n', 'install', '-m', '0644', staged, unitPath(name)], `installing ${name}`);
+  ] as const;
+  for (const [name, text] of units) {
+    files.push({
+      path: join(root, '.ferry', name),
+      bytes: Buffer.from(text),
+      mode: 0o644,
+      label: 'sync timer',
+    });
   }
-  await must(systemctlArgv('daemon-reload'), 'systemctl daemon-reload');
-  await must(systemctlArgv('enable', names.timer, { now: true }), `systemctl enable --now ${names.timer}`);
-  steps.push('sync timer');
+  const written = await writeChanged(h, files, steps);
+  let installed = false;
+  for (const [name] of units) {
+    const staged = join(root, '.ferry', name);
+    if (!written.has(staged)) continue;
+    await must(['sudo', '-n', 'install', '-m', '0644', staged, unitPath(name)], `installing ${name}`);
+    installed = true;
+  }
+  if (installed) await must(systemctlArgv('daemon-reload'), 'systemctl daemon-reload');
+  const active = await h.t.exec(systemctlArgv('is-active', names.timer, { sudo: false }));
+  if (installed || active.stdout.trim() !== 'active') {
+    await must(systemctlArgv('enable', names.timer, { now: true }), `systemctl enable --now ${names.timer}`);
+  }
 }

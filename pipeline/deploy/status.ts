@@ -20,6 +20,12 @@ export interface HostStatus {
   health?: { ok: boolean; version?: string; error?: string };
   agentVersion?: string;
   protocol?: number;
+  runtime?: {
+    serving: { node: string; path: string } | null;
+    supervisor: { node: string; path: string } | null;
+    agent: { node: string; path: string };
+    installed: { node: string; arch: string; sha256: string; dir: string }[];
+  };
   lock?: unknown;
   service?: unknown;
   lastAction?: unknown;

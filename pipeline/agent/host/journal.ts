@@ -6,6 +6,7 @@ import type { HostPaths } from './paths';
 
 export type JournalStep =
   | 'verify'
+  | 'runtime'
   | 'download'
   | 'unpack'
   | 'link'

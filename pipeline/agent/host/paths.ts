@@ -11,7 +11,11 @@ export function hostPaths(root: string) {
     sharedEnv: join(root, 'shared', '.env'),
     sharedData: join(root, 'shared', 'data'),
     current: join(root, 'current'),
+    /** Node runtimes shipped with releases: runtimes/<version>-<arch>/bin/node (agent/runtime/). */
+    runtimes: join(root, 'runtimes'),
     ferry,
+    /** Symlink to the runtime the agent and the supervisor run on, set by `ferry setup`. */
+    agentRuntime: join(ferry, 'runtime'),
     /** The agent's ncc bundle is a folder: index.js plus the package.json that makes it ESM. */
     agentDir: join(ferry, 'agent'),
     agentEntry: join(ferry, 'agent', 'index.js'),
@@ -25,6 +29,8 @@ export function hostPaths(root: string) {
     tmp: join(ferry, 'tmp'),
     supervisorPid: join(ferry, 'supervisor.pid'),
     supervisorState: join(ferry, 'supervisor.json'),
+    /** What the agent asks of the next reload (its health timeout), written just before the SIGHUP. */
+    reloadRequest: join(ferry, 'reload-request.json'),
     logs: join(ferry, 'logs'),
     serviceLog: join(ferry, 'logs', 'service.log'),
   };

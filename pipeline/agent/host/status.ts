@@ -4,6 +4,7 @@
 import type { AgentContext } from '../context';
 import { listReleases } from '../install/releases';
 import { currentVersion } from '../install/switch';
+import { listRuntimes } from '../runtime/layout';
 import { loadServiceConfig, type ServiceConfig } from '../service/config';
 import { probe } from '../service/health';
 import { readSupervisorState, runningSupervisor } from '../service/supervisor-state';
@@ -24,7 +25,7 @@ export async function status(
   } catch (err) {
     configError = (err as Error).message;
   }
-  const [state, current, releases, lock, journal, history, sup, pid] = await Promise.all([
+  const [state, current, releases, lock, journal, history, sup, pid, runtimes] = await Promise.all([
     readState(paths),
     currentVersion(paths),
     listReleases(paths),
@@ -33,6 +34,7 @@ export async function status(
     readHistory(paths, 1),
     readSupervisorState(paths),
     runningSupervisor(paths),
+    listRuntimes(paths),
   ]);
   const health =
     config && opts.health !== false ? await probe(config) : { ok: false, error: configError ?? 'not probed' };
@@ -49,6 +51,18 @@ export async function status(
     })),
     agentVersion: AGENT_VERSION,
     protocol: AGENT_PROTOCOL,
+    // Which Node serves (the release's pin), which the supervisor and this agent run on, and what is on disk.
+    runtime: {
+      serving: pid !== null ? (sup?.runtime ?? null) : null,
+      supervisor: pid !== null ? (sup?.supervisorNode ?? null) : null,
+      agent: { node: process.versions.node, path: process.execPath },
+      installed: runtimes.map((r) => ({
+        node: r.marker.version,
+        arch: r.marker.arch,
+        sha256: r.marker.sha256,
+        dir: r.dir,
+      })),
+    },
     lock,
     health,
     service: {

@@ -40,7 +40,7 @@ export async function activate(
   try {
     await enterStep(paths, env, journal, 'reload');
     report.step('reload', { version: target });
-    await serveCurrent(paths, config, target);
+    await serveCurrent(paths, config, target, healthTimeoutSec);
     await enterStep(paths, env, journal, 'health');
     report.step('health', { version: target, timeoutSec: healthTimeoutSec });
     const health = await waitHealthy(config, target, healthTimeoutSec);
@@ -80,7 +80,7 @@ export async function switchBack(
     report.step('revert', { version: to, from: journal.version });
     if (to) await switchCurrent(paths, to);
     else await clearCurrent(paths);
-    await serveCurrent(paths, config, to);
+    await serveCurrent(paths, config, to, healthTimeoutSec);
     if (to) {
       const health = await waitHealthy(config, to, healthTimeoutSec);
       if (!health.ok)

@@ -14,6 +14,7 @@ import { recoverLeftover } from '../host/recover';
 import { appendHistory, readState, updateState } from '../host/state';
 import { failed, type OpOutcome } from '../outcome';
 import { redactUrl } from '../output';
+import { type EnsuredRuntime, ensureRuntime, type RuntimeSource } from '../runtime/install';
 import { loadServiceConfig, type ServiceConfig } from '../service/config';
 import { readSupervisorState } from '../service/supervisor-state';
 import { activate } from './activate';
@@ -35,6 +36,8 @@ export interface DeployOptions {
   manifestUrl: string;
   signatureUrl: string;
   artifactUrl: string;
+  /** Where the pinned runtime can be fetched if this host lacks it (install/../runtime/install.ts). */
+  runtime?: RuntimeSource;
   healthTimeoutSec?: number;
   allowBad?: boolean;
   keep?: number;
@@ -121,6 +124,7 @@ async function fetchAndInstall(
   o: DeployOptions,
   m: ReleaseManifest,
   j: Omit<Journal, 'step' | 'pid'>,
+  runtime: EnsuredRuntime | null,
 ) {
   const { paths, report, env } = ctx;
   const artifact = m.artifact as NonNullable<ReleaseManifest['artifact']>;
@@ -178,6 +182,7 @@ async function fetchAndInstall(
       version: o.version,
       installedAt: new Date().toISOString(),
       artifactSha256: artifact.sha256,
+      ...(runtime ? { runtime: runtime.ref } : {}),
     });
     await installRelease(paths, staging, o.version);
   } finally {
@@ -221,11 +226,20 @@ export async function deploy(ctx: AgentContext, o: DeployOptions): Promise<OpOut
     const manifest = await fetchVerifiedManifest(ctx, config, o);
     await lock.refresh();
 
+    // The runtime first: a host that cannot run the pinned Node is refused before the release is fetched.
+    let runtime: EnsuredRuntime | null = null;
+    if (manifest.runtime) {
+      step = 'runtime';
+      await enterStep(paths, env, j, 'runtime');
+      runtime = await ensureRuntime(ctx, manifest.runtime, o.version, o.runtime);
+      await lock.refresh();
+    }
+
     const reusable = (await checkInstalled(paths, o.version, manifest)) === null;
     if (reusable) report.step('download', { version: o.version, reused: true });
     else {
       step = 'download';
-      await fetchAndInstall(ctx, config, o, manifest, j);
+      await fetchAndInstall(ctx, config, o, manifest, j, runtime);
     }
     await lock.refresh();
 
@@ -246,12 +260,14 @@ export async function deploy(ctx: AgentContext, o: DeployOptions): Promise<OpOut
     await enterStep(paths, env, j, 'prune');
     const keep = o.keep ?? config.keepReleases;
     report.step('prune', { keep });
-    const serving = (await readSupervisorState(paths))?.version ?? null;
+    const sup = await readSupervisorState(paths);
     const pruned = await pruneReleases(paths, {
       keep,
       state: committed,
       current: o.version,
-      serving,
+      serving: sup?.version ?? null,
+      servingNode: sup?.runtime?.path ?? null,
+      supervisorNode: sup?.supervisorNode?.path ?? null,
       debrisAgeSec: config.lockTtlSec,
     });
     await clearJournal(paths);
@@ -272,7 +288,11 @@ export async function deploy(ctx: AgentContext, o: DeployOptions): Promise<OpOut
         previous: from,
         reused: reusable,
         healthMs,
+        ...(runtime
+          ? { runtime: { node: runtime.ref.version, arch: runtime.ref.arch, reused: runtime.reused } }
+          : {}),
         pruned: pruned.removed,
+        ...(pruned.runtimesRemoved.length > 0 ? { runtimesPruned: pruned.runtimesRemoved } : {}),
         durationMs,
       },
     };

@@ -7,6 +7,7 @@ import { checkVersion } from '../../release/manifest';
 import { isErrno } from '../host/fsutil';
 import { type HostPaths, releaseDir } from '../host/paths';
 import type { HostState } from '../host/state';
+import { pruneRuntimes } from '../runtime/prune';
 import { listReleases, readMarker, removeRelease } from './releases';
 
 export interface PruneResult {
@@ -14,6 +15,8 @@ export interface PruneResult {
   kept: string[];
   protected: string[];
   debris: string[];
+  /** Runtime directories removed: no release left pins them and nothing runs on them. */
+  runtimesRemoved: string[];
 }
 
 export async function pruneReleases(
@@ -23,6 +26,10 @@ export async function pruneReleases(
     state: HostState;
     current: string | null;
     serving: string | null;
+    /** The node binary the serving generation runs on (supervisor.json), kept whatever happens. */
+    servingNode?: string | null;
+    /** The node binary the supervisor runs on: setup may have moved the agent to a newer runtime since. */
+    supervisorNode?: string | null;
     debrisAgeSec: number;
   },
 ): Promise<PruneResult> {
@@ -50,7 +57,12 @@ export async function pruneReleases(
     removed.push(r.version);
   }
   const debris = await sweepDebris(paths, opts.debrisAgeSec * 1000, guarded);
-  return { removed, kept, protected: [...guarded], debris };
+  const runtimes = await pruneRuntimes(paths, {
+    servingNode: opts.servingNode ?? null,
+    supervisorNode: opts.supervisorNode ?? null,
+    debrisBeforeMs: Date.now() - opts.debrisAgeSec * 1000,
+  });
+  return { removed, kept, protected: [...guarded], debris, runtimesRemoved: runtimes.removed };
 }
 
 /**

@@ -9,6 +9,7 @@ import { checkVersion, MANIFEST_FILE, parseManifest, type ReleaseManifest } from
 import { AgentError } from '../errors';
 import { fsyncDir, isErrno, randomSuffix, readJson, writeJsonAtomic } from '../host/fsutil';
 import { type HostPaths, releaseDir } from '../host/paths';
+import type { RuntimeRef } from '../runtime/layout';
 
 export const RELEASE_MARKER = '.ferry-release.json';
 /** Links into shared/ that step 4 adds to every release (not part of the manifest). */
@@ -18,6 +19,8 @@ export interface ReleaseMarker {
   version: string;
   installedAt: string;
   artifactSha256: string | null;
+  /** The runtime build the signed manifest pins for this host's arch; absent: the agent's own runtime. */
+  runtime?: RuntimeRef;
 }
 
 export interface InstalledRelease {

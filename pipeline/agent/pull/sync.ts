@@ -170,6 +170,8 @@ async function converge(
     manifestUrl: manifestUrl as string,
     signatureUrl: signatureUrl as string,
     artifactUrl: artifactUrl as string,
+    // The runtime key is in the signed manifest, read inside deploy: a URL is made once it is known.
+    runtime: (key) => readRegistry(() => registry.url(key, pull.urlTtlSec), 'the runtime URL'),
     healthTimeoutSec: o.healthTimeoutSec ?? pull.healthTimeoutSec,
     keep: pull.keep,
   });

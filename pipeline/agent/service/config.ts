@@ -20,6 +20,8 @@ export interface ServiceConfig {
   env: Record<string, string>;
   /** The node binary systemd runs (process mode uses the agent's own). */
   nodePath: string;
+  /** For people reading the file: the Node version setup installed for the agent ("24.22.3 x64", "host"). */
+  agentRuntime?: string;
   keepReleases: number;
   lockTtlSec: number;
   /** How long new workers get to listen before a reload is declared failed. */

@@ -5,9 +5,11 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { AgentError } from '../errors';
+import { writeJsonAtomic } from '../host/fsutil';
 import type { HostPaths } from '../host/paths';
 import { isProcessAlive, sleep } from '../host/proc';
 import type { ServiceConfig } from './config';
+import { describeProbe } from './health';
 import { readSupervisorState, runningSupervisor, type SupervisorState } from './supervisor-state';
 
 export interface ServiceOutcome {
@@ -18,9 +20,21 @@ export interface ServiceOutcome {
   already?: boolean;
 }
 
-/** How long to wait for a start or reload: the supervisor's own listen timeout plus slack. */
-function waitBudgetMs(config: ServiceConfig): number {
-  return (config.startTimeoutSec + 15) * 1000;
+/** What the agent asks of the next reload; the supervisor reads it when the SIGHUP (or its start) comes. */
+export interface ReloadRequest {
+  requestedAtMs: number;
+  /** How long the new generation may take to pass the health gate (a deploy's --health-timeout). */
+  healthTimeoutSec: number;
+}
+
+async function writeReloadRequest(paths: HostPaths, healthTimeoutSec: number): Promise<void> {
+  const request: ReloadRequest = { requestedAtMs: Date.now(), healthTimeoutSec };
+  await writeJsonAtomic(paths.reloadRequest, request, { sync: false });
+}
+
+/** How long to wait for a start or reload: the listen timeout and the health gate, plus slack. */
+function waitBudgetMs(config: ServiceConfig, healthTimeoutSec: number): number {
+  return (config.startTimeoutSec + healthTimeoutSec + 15) * 1000;
 }
 
 /** Waits until the supervisor `pid` has finished a load attempt that began at or after `sinceMs`. */
@@ -58,7 +72,11 @@ async function waitForAttempt(
 }
 
 /** Process mode: spawns `agent supervise` detached (its own session), logging to .ferry/logs/service.log. */
-export async function startService(paths: HostPaths, config: ServiceConfig): Promise<ServiceOutcome> {
+export async function startService(
+  paths: HostPaths,
+  config: ServiceConfig,
+  healthTimeoutSec = config.healthTimeoutSec,
+): Promise<ServiceOutcome> {
   const running = await runningSupervisor(paths);
   if (running !== null) {
     return { ok: true, pid: running, state: await readSupervisorState(paths), already: true };
@@ -69,6 +87,7 @@ export async function startService(paths: HostPaths, config: ServiceConfig): Pro
     });
   }
   await mkdir(paths.logs, { recursive: true });
+  await writeReloadRequest(paths, healthTimeoutSec);
   const log = openSync(paths.serviceLog, 'a', 0o640);
   const sinceMs = Date.now();
   // The agent re-runs itself: process.argv[1] is the bundle on hosts (or main.ts under tsx in development,
@@ -84,7 +103,7 @@ export async function startService(paths: HostPaths, config: ServiceConfig): Pro
   child.unref();
   const pid = child.pid;
   if (pid === undefined) throw new AgentError('service_down', 'could not spawn the supervisor');
-  return waitForAttempt(paths, pid, sinceMs, waitBudgetMs(config));
+  return waitForAttempt(paths, pid, sinceMs, waitBudgetMs(config, healthTimeoutSec));
 }
 
 export async function stopService(paths: HostPaths, config: ServiceConfig): Promise<ServiceOutcome> {
@@ -107,7 +126,11 @@ export async function stopService(paths: HostPaths, config: ServiceConfig): Prom
 }
 
 /** SIGHUP and wait for the supervisor to report a reload that started after the signal. */
-export async function reloadService(paths: HostPaths, config: ServiceConfig): Promise<ServiceOutcome> {
+export async function reloadService(
+  paths: HostPaths,
+  config: ServiceConfig,
+  healthTimeoutSec = config.healthTimeoutSec,
+): Promise<ServiceOutcome> {
   const pid = await runningSupervisor(paths);
   if (pid === null) {
     throw new AgentError('service_down', 'the supervisor is not running', {
@@ -118,21 +141,50 @@ export async function reloadService(paths: HostPaths, config: ServiceConfig): Pr
     });
   }
   const sinceMs = Date.now();
+  await writeReloadRequest(paths, healthTimeoutSec);
   process.kill(pid, 'SIGHUP');
-  return waitForAttempt(paths, pid, sinceMs, waitBudgetMs(config));
+  return waitForAttempt(paths, pid, sinceMs, waitBudgetMs(config, healthTimeoutSec));
 }
 
 /**
  * What a deploy or rollback needs after switching `current`: the supervisor serving what `current` now
- * points to. Reloads a running supervisor; starts one in process mode. Throws reload_failed otherwise.
+ * points to, its new generation proven healthy before it took any traffic. Reloads a running supervisor;
+ * starts one in process mode. A generation refused at the gate is health_failed; one that never came up
+ * (crashed, did not listen) is reload_failed. Either way the error carries the workers' last output.
  */
-export async function serveCurrent(paths: HostPaths, config: ServiceConfig, expectedVersion: string | null) {
+export async function serveCurrent(
+  paths: HostPaths,
+  config: ServiceConfig,
+  expectedVersion: string | null,
+  healthTimeoutSec = config.healthTimeoutSec,
+) {
   const running = await runningSupervisor(paths);
-  const outcome = running === null ? await startService(paths, config) : await reloadService(paths, config);
+  const outcome =
+    running === null
+      ? await startService(paths, config, healthTimeoutSec)
+      : await reloadService(paths, config, healthTimeoutSec);
+  const logHint =
+    config.mode === 'systemd' ? `journalctl -u ${config.unitName || '<unit>'}` : paths.serviceLog;
   if (!outcome.ok) {
+    const failure = outcome.state?.lastReload?.failure;
+    const details = failure
+      ? { output: failure.output, ...(failure.probe ? { probe: failure.probe } : {}) }
+      : undefined;
+    if (failure?.probe && expectedVersion) {
+      throw new AgentError(
+        'health_failed',
+        `${expectedVersion} failed its health check within ${healthTimeoutSec}s, before it took any traffic: ${describeProbe(failure.probe, expectedVersion)}`,
+        {
+          step: 'health',
+          remedy: `the new workers' last output is in the result (more in ${logHint}); raise --health-timeout if the app is just slow to boot`,
+          details,
+        },
+      );
+    }
     throw new AgentError('reload_failed', `the service did not load the release: ${outcome.error}`, {
       step: 'reload',
-      remedy: `see ${paths.serviceLog} (process mode) or journalctl -u ${config.unitName || '<unit>'}`,
+      remedy: `the new workers' last output is in the result (more in ${logHint})`,
+      details,
     });
   }
   const serving = outcome.state?.version ?? null;

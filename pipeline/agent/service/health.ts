@@ -9,8 +9,12 @@ export interface Probe {
   ok: boolean;
   status?: number;
   version?: string | null;
+  /** The start of a failing health answer's body: often the app's own reason. */
+  body?: string;
   error?: string;
 }
+
+const BODY_EXCERPT = 300;
 
 function get(
   host: string,
@@ -37,12 +41,24 @@ function get(
   });
 }
 
-/** One probe of health and version. */
-export async function probe(config: ServiceConfig, timeoutMs = 2000): Promise<Probe> {
-  const host = probeHost(config.host);
+/** One probe of health and version on the service's public address. */
+export function probe(config: ServiceConfig, timeoutMs = 2000): Promise<Probe> {
+  return probeAt(probeHost(config.host), config.port, config, timeoutMs);
+}
+
+/** One probe of health and version at host:port (a worker's private port, or the public one). */
+export async function probeAt(
+  host: string,
+  port: number,
+  paths: { healthPath: string; versionPath: string },
+  timeoutMs = 2000,
+): Promise<Probe> {
   try {
-    const h = await get(host, config.port, config.healthPath, timeoutMs);
-    const v = await get(host, config.port, config.versionPath, timeoutMs);
+    const h = await get(host, port, paths.healthPath, timeoutMs);
+    if (h.status < 200 || h.status >= 300) {
+      return { ok: false, status: h.status, body: h.body.slice(0, BODY_EXCERPT) };
+    }
+    const v = await get(host, port, paths.versionPath, timeoutMs);
     let version: string | null = null;
     try {
       const parsed = JSON.parse(v.body) as { version?: unknown };
@@ -74,6 +90,9 @@ export async function waitHealthy(
 
 export function describeProbe(p: Probe, expected: string): string {
   if (p.error) return `no answer (${p.error})`;
-  if (!p.ok) return `health answered HTTP ${p.status}`;
+  if (!p.ok) {
+    const body = p.body?.trim().replace(/\s+/g, ' ');
+    return `health answered HTTP ${p.status}${body ? `: ${body}` : ''}`;
+  }
   return `version answered ${p.version === null ? 'nothing readable' : `"${p.version}"`}, expected "${expected}"`;
 }

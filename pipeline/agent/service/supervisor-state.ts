@@ -9,7 +9,10 @@ export type SupervisorPhase = 'starting' | 'serving' | 'idle' | 'failing' | 'sto
 export interface WorkerInfo {
   pid: number;
   generation: number;
+  /** starting: not yet through the health gate; listening: receiving user connections; retiring: draining. */
   state: 'starting' | 'listening' | 'retiring';
+  /** The loopback port the worker really listens on; the supervisor hands it connections from the public one. */
+  privatePort?: number;
 }
 
 export interface ReloadRecord {
@@ -22,7 +25,14 @@ export interface ReloadRecord {
   at: string;
   generation: number;
   version: string | null;
+  /** The release, runtime and environment were those already serving: nothing was restarted. */
+  unchanged?: boolean;
   error?: string;
+  /** Why the new generation was refused: its workers' last output lines and the failing health answer. */
+  failure?: {
+    output: string[];
+    probe?: { ok: boolean; status?: number; version?: string | null; body?: string; error?: string };
+  };
 }
 
 export interface SupervisorState {
@@ -32,6 +42,10 @@ export interface SupervisorState {
   generation: number;
   version: string | null;
   releaseDir: string | null;
+  /** The Node runtime the serving generation runs on (its release's pin, or the supervisor's own). */
+  runtime: { node: string; path: string } | null;
+  /** The Node the supervisor itself runs on (the agent's runtime when it started): version and binary. */
+  supervisorNode: { node: string; path: string };
   workers: WorkerInfo[];
   startedAt: string;
   lastReload: ReloadRecord | null;

@@ -1,16 +1,24 @@
-// The service supervisor: a cluster primary that owns the listening socket while workers come and go.
-// Workers run the bundle `current` resolves to AT FORK TIME, so a SIGHUP after a switch starts the new
-// release: new workers first, old ones retired only once every new one listens. At least one worker
-// holds the shared handle throughout, so the port never closes and no connection is refused.
-import cluster, { type Worker } from 'node:cluster';
+// The service supervisor. It owns the public port (dispatch.ts) and runs the app as generations of workers.
+// A SIGHUP re-resolves `current` and starts a new generation on the runtime that release pins; each new
+// worker is proven healthy on a private port (worker.ts) BEFORE the generation receives a single user
+// connection. Only then does the rotation switch to it, in one step, and the old generation drain. A
+// generation that fails its gate is killed and the old one keeps serving as if nothing had happened.
+import { existsSync } from 'node:fs';
 import { readFile, realpath, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { MANIFEST_FILE, parseManifest } from '../../release/manifest';
 import { writeFileAtomic, writeJsonAtomic } from '../host/fsutil';
 import type { HostPaths } from '../host/paths';
+import { sleep } from '../host/proc';
+import { readMarker } from '../install/releases';
+import { findRuntime, runtimeNodePath } from '../runtime/layout';
 import { loadServiceConfig, type ServiceConfig } from './config';
+import type { ReloadRequest } from './control';
+import { Dispatcher } from './dispatch';
 import { parseDotenv } from './dotenv';
 import type { ReloadRecord, SupervisorState, WorkerInfo } from './supervisor-state';
+import { Worker, WorkerFailed } from './worker';
 
 interface Generation {
   id: number;
@@ -18,19 +26,28 @@ interface Generation {
   version: string;
   exec: string;
   env: Record<string, string>;
+  node: string;
+  /** The runtime's Node version; the agent's own when the release pins none. */
+  runtimeVersion: string;
+  /** Same fingerprint: same release, runtime, environment and size, so a reload has nothing to do. */
+  fingerprint: string;
+  workers: Set<Worker>;
 }
 
-interface Tracked {
-  worker: Worker;
-  gen: Generation;
-  state: WorkerInfo['state'] | 'discarded';
-  listeningSince?: number;
+/** Found next to the agent bundle on hosts, next to this file in development. */
+function preloadPath(): string {
+  const beside = join(dirname(process.argv[1] ?? ''), 'worker-preload.cjs');
+  if (existsSync(beside)) return beside;
+  return fileURLToPath(new URL('./worker-preload.cjs', import.meta.url));
 }
 
 export class Supervisor {
   private config: ServiceConfig;
-  private readonly tracked = new Map<number, Tracked>();
+  private readonly dispatcher: Dispatcher;
+  private readonly preload = preloadPath();
   private serving: Generation | null = null;
+  private starting: Generation | null = null;
+  private readonly retiring = new Set<Worker>();
   private nextGen = 1;
   private busy = false;
   private pending: ReloadRecord['reason'] | null = null;
@@ -54,14 +71,26 @@ export class Supervisor {
     private readonly log: (line: string) => void,
   ) {
     this.config = config;
+    this.dispatcher = new Dispatcher(log);
   }
 
   async start(): Promise<void> {
-    // Round-robin in the primary: connections are handed to workers that still accept, so a retiring
-    // worker that stopped listening never receives a new one.
-    cluster.schedulingPolicy = cluster.SCHED_RR;
-    cluster.on('exit', (worker, code, signal) => this.onExit(worker, code, signal));
-    cluster.on('listening', (worker) => this.onListening(worker));
+    // Listening first: connections that arrive before the first generation is ready wait for it rather
+    // than being refused. A port still held (by a supervisor that is just exiting, say) is retried for a
+    // few seconds; after that it is fatal, and systemd restarts us with the reason in the journal.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.dispatcher.listen(this.config.host, this.config.port);
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        const where = `${this.config.host}:${this.config.port}`;
+        if (code !== 'EADDRINUSE' || attempt >= 20)
+          throw new Error(`cannot listen on ${where}: ${(err as Error).message}`);
+        if (attempt === 1) this.log(`supervisor: ${where} is in use; retrying for 10 s`);
+        await sleep(500);
+      }
+    }
     await writeFileAtomic(this.paths.supervisorPid, `${process.pid}\n`);
     process.on('SIGHUP', () => this.requestReload('hup'));
     process.on('SIGTERM', () => void this.shutdown('SIGTERM'));
@@ -90,32 +119,47 @@ export class Supervisor {
     const startedAtMs = Date.now();
     let gen: Generation | null = null;
     let error: string | undefined;
+    let failure: ReloadRecord['failure'];
+    let unchanged = false;
     try {
       this.config = await loadServiceConfig(this.paths.serviceConfig).catch((err: Error) => {
         this.log(`supervisor: keeping the previous service.json: ${err.message}`);
         return this.config;
       });
+      await this.dispatcher.listen(this.config.host, this.config.port);
+      const gateSec = await this.takeGateTimeout();
       gen = await this.resolveGeneration();
       if (gen === null) {
         this.log('supervisor: no `current` release; serving nothing until the next reload');
-        this.retireAllBut(null);
+        this.dispatcher.setRotation([]);
+        if (this.serving) this.retire(this.serving);
         this.serving = null;
+      } else if (this.serving && this.serving.fingerprint === gen.fingerprint && this.dispatcher.size > 0) {
+        // E.g. the switch back after a failed deploy: the old generation never stopped serving.
+        unchanged = true;
+        gen = this.serving;
+        this.log(`supervisor: generation ${gen.id} (${gen.version}) already serves this release`);
       } else {
+        gen.id = this.nextGen++;
         this.log(
-          `supervisor: generation ${gen.id}: starting ${this.config.workers} worker(s) of ${gen.version}`,
+          `supervisor: generation ${gen.id}: starting ${this.config.workers} worker(s) of ${gen.version} on node ${gen.runtimeVersion}`,
         );
-        await this.launch(gen);
+        await this.launch(gen, gateSec);
         const old = this.serving;
         this.serving = gen;
+        this.dispatcher.setRotation([...gen.workers]);
         this.retryDelayMs = 1000;
         this.crashes.consecutive = 0;
-        this.retireAllBut(gen);
+        if (old) this.retire(old);
         this.log(
           `supervisor: generation ${gen.id} (${gen.version}) serving${old ? `, retiring ${old.version}` : ''}`,
         );
       }
     } catch (err) {
       error = (err as Error).message;
+      if (err instanceof WorkerFailed) {
+        failure = { output: err.output, ...(err.probe ? { probe: err.probe } : {}) };
+      }
       this.log(`supervisor: reload failed: ${error}`);
     }
     const finishedAtMs = Date.now();
@@ -127,7 +171,9 @@ export class Supervisor {
       at: new Date(finishedAtMs).toISOString(),
       generation: gen?.id ?? 0,
       version: gen?.version ?? null,
+      ...(unchanged ? { unchanged } : {}),
       ...(error !== undefined ? { error } : {}),
+      ...(failure ? { failure } : {}),
     };
     if (error !== undefined && this.serving === null && !this.stopping) {
       // Nothing serves (first start failed): retry with backoff instead of idling until a deploy, so a
@@ -140,6 +186,18 @@ export class Supervisor {
     this.persist();
   }
 
+  /** The agent's request for this reload (a deploy's --health-timeout), consumed once; else service.json's. */
+  private async takeGateTimeout(): Promise<number> {
+    try {
+      const req = JSON.parse(await readFile(this.paths.reloadRequest, 'utf8')) as ReloadRequest;
+      await rm(this.paths.reloadRequest, { force: true });
+      if (Number.isSafeInteger(req.healthTimeoutSec) && req.healthTimeoutSec > 0) return req.healthTimeoutSec;
+    } catch {
+      // none, or unreadable: the configured timeout
+    }
+    return this.config.healthTimeoutSec;
+  }
+
   private async resolveGeneration(): Promise<Generation | null> {
     let dir: string;
     try {
@@ -148,6 +206,19 @@ export class Supervisor {
       return null;
     }
     const manifest = parseManifest(await readFile(join(dir, MANIFEST_FILE)));
+    const marker = await readMarker(dir);
+    let node = process.execPath;
+    let runtimeVersion = process.versions.node;
+    if (marker?.runtime) {
+      const installed = await findRuntime(this.paths, marker.runtime);
+      if (!installed) {
+        throw new Error(
+          `${manifest.version} runs on node ${marker.runtime.version} (${marker.runtime.arch}), which is not installed under ${this.paths.runtimes}`,
+        );
+      }
+      node = runtimeNodePath(installed.dir);
+      runtimeVersion = marker.runtime.version;
+    }
     let secrets: Record<string, string> = {};
     try {
       secrets = parseDotenv(await readFile(this.paths.sharedEnv, 'utf8'));
@@ -163,133 +234,135 @@ export class Supervisor {
       HOST: this.config.host,
       FERRY_RELEASE: manifest.version,
     };
+    const fingerprint = JSON.stringify([dir, node, env, this.config.workers]);
     return {
-      id: this.nextGen++,
+      id: 0,
       releaseDir: dir,
       version: manifest.version,
       exec: join(dir, manifest.entry),
       env,
+      node,
+      runtimeVersion,
+      fingerprint,
+      workers: new Set(),
     };
   }
 
-  private fork(gen: Generation): Tracked {
-    // Settings apply to the next fork only, and each generation runs its own release directory.
-    cluster.setupPrimary({ exec: gen.exec, cwd: gen.releaseDir, execArgv: [], args: [], silent: false });
-    const worker = cluster.fork(gen.env);
-    const t: Tracked = { worker, gen, state: 'starting' };
-    this.tracked.set(worker.id, t);
-    return t;
+  private spawn(gen: Generation): Worker {
+    const w = new Worker({
+      exec: gen.exec,
+      cwd: gen.releaseDir,
+      node: gen.node,
+      preload: this.preload,
+      env: gen.env,
+      publicPort: this.config.port,
+      healthPath: this.config.healthPath,
+      versionPath: this.config.versionPath,
+      version: gen.version,
+    });
+    gen.workers.add(w);
+    w.child.once('exit', (code, signal) => this.onExit(gen, w, code, signal));
+    return w;
   }
 
-  /** Forks a full generation and resolves once all listen; on any failure kills them and throws. */
-  private async launch(gen: Generation): Promise<void> {
-    const started = Array.from({ length: this.config.workers }, () => this.fork(gen));
+  /** Starts a whole generation and resolves once every worker passed the gate; otherwise kills them and throws. */
+  private async launch(gen: Generation, gateSec: number): Promise<void> {
+    this.starting = gen;
+    const started = Array.from({ length: this.config.workers }, () => this.spawn(gen));
     this.persist();
-    const timeoutMs = this.config.startTimeoutSec * 1000;
+    const deadline = Date.now() + gateSec * 1000;
     try {
       await Promise.all(
-        started.map(
-          (t) =>
-            new Promise<void>((resolve, reject) => {
-              const timer = setTimeout(
-                () =>
-                  reject(new Error(`worker ${t.worker.process.pid} did not listen within ${timeoutMs} ms`)),
-                timeoutMs,
-              );
-              t.worker.once('listening', () => {
-                clearTimeout(timer);
-                resolve();
-              });
-              t.worker.once('exit', (code, signal) => {
-                clearTimeout(timer);
-                reject(
-                  new Error(
-                    `worker exited before listening (${signal ?? `code ${code}`}); see the service log`,
-                  ),
-                );
-              });
-            }),
-        ),
+        started.map(async (w) => {
+          await w.ready(this.config.startTimeoutSec * 1000, deadline);
+          w.state = 'listening';
+          this.persist();
+        }),
       );
     } catch (err) {
-      for (const t of started) {
-        t.state = 'discarded';
-        if (!t.worker.isDead()) t.worker.process.kill('SIGKILL');
+      for (const w of started) {
+        w.state = 'discarded';
+        w.kill('SIGKILL');
       }
       throw err;
-    }
-  }
-
-  private onListening(worker: Worker) {
-    const t = this.tracked.get(worker.id);
-    if (t && t.state === 'starting') {
-      t.state = 'listening';
-      t.listeningSince = Date.now();
-      this.persist();
+    } finally {
+      this.starting = null;
     }
   }
 
   /** Old workers get SIGTERM (the app drains in-flight requests and exits), then SIGKILL after the drain time. */
-  private retireAllBut(keep: Generation | null) {
-    for (const t of this.tracked.values()) {
-      if (t.gen === keep || t.state === 'retiring' || t.state === 'discarded') continue;
-      t.state = 'retiring';
-      t.worker.process.kill('SIGTERM');
-      const timer = setTimeout(() => {
-        if (!t.worker.isDead()) t.worker.process.kill('SIGKILL');
-      }, this.config.drainTimeoutSec * 1000);
+  private retire(gen: Generation) {
+    for (const w of gen.workers) {
+      if (w.state === 'retiring' || w.state === 'discarded') continue;
+      this.dispatcher.remove(w);
+      w.state = 'retiring';
+      this.retiring.add(w);
+      w.kill('SIGTERM');
+      const timer = setTimeout(() => w.kill('SIGKILL'), this.config.drainTimeoutSec * 1000);
       timer.unref();
     }
     this.persist();
   }
 
-  private onExit(worker: Worker, code: number | null, signal: string | null) {
-    const t = this.tracked.get(worker.id);
-    this.tracked.delete(worker.id);
-    if (!t) return;
-    if (t.state === 'retiring' || t.state === 'discarded' || this.stopping || t.gen !== this.serving) {
+  private onExit(gen: Generation, w: Worker, code: number | null, signal: string | null) {
+    gen.workers.delete(w);
+    this.retiring.delete(w);
+    this.dispatcher.remove(w);
+    if (w.state === 'retiring' || w.state === 'discarded' || this.stopping || gen !== this.serving) {
       this.persist();
       return;
     }
     // A serving worker died on its own: restart it in the same generation, backing off on a crash loop.
+    // The replacement gets connections only once it passed the same gate as its generation did.
     const now = Date.now();
     if (this.crashes.lastAt && now - Date.parse(this.crashes.lastAt) > 60_000) this.crashes.consecutive = 0;
     this.crashes.total++;
     this.crashes.consecutive++;
     this.crashes.lastAt = new Date(now).toISOString();
-    this.crashes.last = `worker ${worker.process.pid} of ${t.gen.version} exited (${signal ?? `code ${code}`})`;
+    this.crashes.last = `worker ${w.pid} of ${gen.version} exited (${signal ?? `code ${code}`})`;
     const delay = Math.min(250 * 2 ** (this.crashes.consecutive - 1), 15_000);
     this.crashes.nextRestartMs = delay;
     this.log(`supervisor: ${this.crashes.last}; restarting in ${delay} ms`);
-    setTimeout(() => {
-      if (!this.stopping && this.serving === t.gen) {
-        this.fork(t.gen);
-        this.persist();
-      }
-    }, delay);
+    setTimeout(() => this.replace(gen), delay);
     this.persist();
+  }
+
+  private replace(gen: Generation): void {
+    if (this.stopping || this.serving !== gen) return;
+    const w = this.spawn(gen);
+    this.persist();
+    w.ready(this.config.startTimeoutSec * 1000, Date.now() + this.config.healthTimeoutSec * 1000).then(
+      () => {
+        if (this.serving !== gen || w.isDead()) return;
+        w.state = 'listening';
+        this.dispatcher.add(w);
+        this.persist();
+      },
+      (err: Error) => {
+        this.log(`supervisor: replacement worker failed: ${err.message}`);
+        // Counted as a crash by onExit once it is gone, which schedules the next try with backoff.
+        w.kill('SIGKILL');
+      },
+    );
   }
 
   async shutdown(signal: string): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     clearTimeout(this.retryTimer);
-    this.log(`supervisor: ${signal}: stopping ${this.tracked.size} worker(s)`);
-    const exits = [...this.tracked.values()].map(
-      (t) =>
-        new Promise<void>((resolve) =>
-          t.worker.isDead() ? resolve() : t.worker.once('exit', () => resolve()),
-        ),
+    const all = [...(this.serving?.workers ?? []), ...(this.starting?.workers ?? []), ...this.retiring];
+    this.log(`supervisor: ${signal}: stopping ${all.length} worker(s)`);
+    const closing = this.dispatcher.close();
+    const exits = all.map(
+      (w) => new Promise<void>((resolve) => (w.isDead() ? resolve() : w.child.once('exit', () => resolve()))),
     );
-    for (const t of this.tracked.values()) {
-      if (t.worker.isDead()) continue;
-      t.worker.process.kill('SIGTERM');
-      setTimeout(() => {
-        if (!t.worker.isDead()) t.worker.process.kill('SIGKILL');
-      }, this.config.drainTimeoutSec * 1000).unref();
+    for (const w of all) {
+      w.kill('SIGTERM');
+      setTimeout(() => w.kill('SIGKILL'), this.config.drainTimeoutSec * 1000).unref();
     }
     this.persist();
     await Promise.all(exits);
+    await Promise.race([closing, new Promise((r) => setTimeout(r, 1000))]);
     this.serving = null;
     this.persist('stopped');
     await this.writeChain;
@@ -299,11 +372,20 @@ export class Supervisor {
 
   private snapshot(phase?: SupervisorState['phase']): SupervisorState {
     const workers: WorkerInfo[] = [];
-    for (const t of this.tracked.values()) {
-      if (t.state === 'discarded' || t.worker.process.pid === undefined) continue;
-      workers.push({ pid: t.worker.process.pid, generation: t.gen.id, state: t.state });
+    const gens = [this.serving, this.starting].filter((g): g is Generation => g !== null);
+    const seen = new Set<Worker>();
+    for (const w of [...gens.flatMap((g) => [...g.workers]), ...this.retiring]) {
+      if (seen.has(w) || w.state === 'discarded' || w.pid === undefined || w.isDead()) continue;
+      seen.add(w);
+      const gen = gens.find((g) => g.workers.has(w));
+      workers.push({
+        pid: w.pid,
+        generation: gen?.id ?? 0,
+        state: w.state === 'probing' ? 'starting' : (w.state as WorkerInfo['state']),
+        ...(w.privatePort !== null ? { privatePort: w.privatePort } : {}),
+      });
     }
-    const listening = workers.some((w) => w.state === 'listening' && w.generation === this.serving?.id);
+    const listening = this.serving !== null && this.dispatcher.size > 0;
     const computed: SupervisorState['phase'] = this.stopping
       ? 'stopping'
       : this.lastReload === null
@@ -321,6 +403,8 @@ export class Supervisor {
       generation: this.serving?.id ?? 0,
       version: this.serving?.version ?? null,
       releaseDir: this.serving?.releaseDir ?? null,
+      runtime: this.serving ? { node: this.serving.runtimeVersion, path: this.serving.node } : null,
+      supervisorNode: { node: process.versions.node, path: process.execPath },
       workers,
       startedAt: this.startedAt,
       lastReload: this.lastReload,

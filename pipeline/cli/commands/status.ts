@@ -8,7 +8,7 @@ import { printRegistryStatus } from '../registry-status';
 export const command: Command = {
   usage: 'ferry status <env> [--from-registry] [--json]',
   help: `Shows, per host of <env>: the current and previous release, the releases on disk (bad ones
-marked), health and the version answering, the agent version, the host lock holder, and the last action
+marked), health and the version answering, the Node runtime serving, the agent version (and its Node), the host lock holder, and the last action
 with its result. Also the environment's lock and last recorded deploy. Reads only; takes no lock.
 
 options:
@@ -27,7 +27,7 @@ examples:
     ctx.out.result({ ok: true, ...s });
     if (ctx.out.json) return ExitCode.Ok;
     const rows = s.hosts.map((h) => {
-      if (!h.reachable) return [h.host, 'UNREACHABLE', '-', '-', '-', '-', '-', h.error ?? ''];
+      if (!h.reachable) return [h.host, 'UNREACHABLE', '-', '-', '-', '-', '-', '-', h.error ?? ''];
       const last = h.lastAction as { op?: string; version?: string; result?: string; time?: string } | null;
       return [
         h.host,
@@ -37,7 +37,8 @@ examples:
         h.health?.ok
           ? `ok ${h.health.version ?? ''}`.trim()
           : `DOWN${h.health?.error ? ` ${h.health.error}` : ''}`,
-        h.agentVersion ?? '-',
+        h.runtime?.serving?.node ?? '-',
+        h.agentVersion ? `${h.agentVersion} (node ${h.runtime?.agent.node ?? '?'})` : '-',
         h.lock ? `held by ${(h.lock as { who?: string }).who ?? '?'}` : '-',
         last
           ? `${last.op} ${last.version ?? ''} ${last.result ?? ''} ${last.time ?? ''}`.replace(/\s+/g, ' ')
@@ -45,7 +46,7 @@ examples:
       ];
     });
     for (const l of table(
-      ['HOST', 'CURRENT', 'PREVIOUS', 'ON DISK', 'HEALTH', 'AGENT', 'LOCK', 'LAST ACTION'],
+      ['HOST', 'CURRENT', 'PREVIOUS', 'ON DISK', 'HEALTH', 'NODE', 'AGENT', 'LOCK', 'LAST ACTION'],
       rows,
     )) {
       ctx.out.print(l);

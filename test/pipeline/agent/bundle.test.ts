@@ -39,7 +39,7 @@ afterAll(async () => {
 describe('the agent bundle', () => {
   it('builds an ESM folder and deploys with it', async () => {
     const bundle = await buildAgentBundle(join(out, 'agent'));
-    expect(bundle.files).toEqual(expect.arrayContaining(['index.js', 'package.json']));
+    expect(bundle.files).toEqual(expect.arrayContaining(['index.js', 'package.json', 'worker-preload.cjs']));
     expect(bundle.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.parse(await readFile(join(out, 'agent', 'package.json'), 'utf8')).type).toBe('module');
 
@@ -55,6 +55,9 @@ describe('the agent bundle', () => {
       agentVersion: AGENT_VERSION,
       protocol: AGENT_PROTOCOL,
       node: process.version,
+      arch: process.arch,
+      glibc: (process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header
+        .glibcVersionRuntime,
     });
 
     const v1 = await publishFakeApp(regDir, key, '1.0.0');
@@ -69,6 +72,13 @@ describe('the agent bundle', () => {
       'supervise',
       '--root',
       host.root,
+    ]);
+    // Its workers load the preload shipped beside the bundle.
+    const sup = JSON.parse(await readFile(host.paths.supervisorState, 'utf8'));
+    expect(processCommandLine(sup.workers[0].pid)?.slice(0, 3)).toEqual([
+      process.execPath,
+      '--require',
+      join(host.paths.agentDir, 'worker-preload.cjs'),
     ]);
 
     const stop = await runAgent(['service', 'stop', '--root', host.root], { bundle: host.paths.agentEntry });

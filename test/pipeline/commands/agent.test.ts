@@ -55,7 +55,8 @@ describe('agentArgv', () => {
 
   it('builds rollback, status, history, service and the rest', () => {
     expect(agentArgv(ROOT, 'rollback', { to: '1.1.0', markBad: false })).toEqual([
-      'node',
+      // The runtime setup installed, never the host's own node.
+      `${ROOT}/.ferry/runtime/bin/node`,
       agentEntry(ROOT),
       'rollback',
       '--root',

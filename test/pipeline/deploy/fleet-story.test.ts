@@ -83,6 +83,7 @@ describeIf(
         `import http from 'node:http';
 import { readFileSync } from 'node:fs';
 const { version } = JSON.parse(readFileSync('manifest.json', 'utf8'));
+${variant === 'ok' ? '' : "console.error('tiny app: health check fails on purpose');"}
 const server = http.createServer((req, res) => {
   if (req.url === '/healthz') res.writeHead(${variant === 'ok' ? 200 : 500}).end();
   else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ version }));
@@ -203,8 +204,19 @@ ${fleetHostsYaml(fleet, ports)}`,
       expect(r.code).toBe(6);
       expect(r.stdout).toMatch(/host1\s+FAILED\s+1\.0\.0\s+1\.0\.0\s+1\s+.*health_failed/);
       expect(r.stdout).toMatch(/host2\s+skipped/);
+      // Why, without logging in to host1: the failing answer and what the new workers printed.
+      expect(r.stdout).toContain('health answer: HTTP 500');
+      expect(r.stdout).toContain('| tiny app: health check fails on purpose');
       for (const p of ports) expect(await versionOn(p)).toBe('1.0.0');
       expect((await hostState(0)).bad).toContain('3.0.0');
+      const history = await json('history', 'fleet', '--limit', '50');
+      const entry = (
+        history.data.entries as {
+          version: string;
+          hosts?: { host: string; details?: { output: string[] } }[];
+        }[]
+      ).find((e) => e.version === '3.0.0');
+      expect(entry?.hosts?.[0]?.details?.output).toContain('tiny app: health check fails on purpose');
     });
 
     it('halts on a failed host and returns every host it already switched', async () => {

@@ -48,6 +48,7 @@ describe('the sync timer and service', () => {
       expect.arrayContaining([
         '[Timer]',
         'OnBootSec=1min',
+        'OnActiveSec=120s',
         'OnUnitActiveSec=120s',
         'RandomizedDelaySec=45s',
         'Persistent=true',
@@ -76,7 +77,7 @@ describe('the sync timer and service', () => {
 
   it('builds the agent command line for sync', () => {
     expect(agentArgv('/srv/storage', 'sync', { healthTimeoutSec: 30 })).toEqual([
-      'node',
+      '/srv/storage/.ferry/runtime/bin/node',
       '/srv/storage/.ferry/agent/index.js',
       'sync',
       '--root',
