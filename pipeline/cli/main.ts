@@ -27,7 +27,8 @@ const GLOBAL_HELP = `global options:
       --json         print one JSON document on stdout (messages go to stderr)
   -h, --help         show help`;
 
-const EXIT_HELP = `exit codes: 0 ok, 1 failure, 2 usage, 3 config, 4 locked, 5 verification failed, 6 unhealthy`;
+const EXIT_HELP = `exit codes: 0 ok, 1 failure, 2 usage, 3 config, 4 locked, 5 verification failed, 6 unhealthy,
+7 the run could not release its deploy lock (run ferry unlock <env>)`;
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   const style = createStyle(colorEnabled(io));

@@ -11,7 +11,7 @@ import { checkVersion } from '../release/manifest';
 import { type AgentEvent, runAgent } from './agent-client';
 import { appendAudit } from './audit';
 import type { FleetContext } from './context';
-import { acquireEnvLock, envLockKey } from './env-lock';
+import { acquireEnvLock, envLockKey, type LockedRun, type LockNote, releaseAfter } from './env-lock';
 import { mapLimit, planBatches } from './plan';
 import { type HostOutcome, type RolloutResult, rollout } from './rollout';
 import { checkAgents, closeHosts, type HostHandle, openHosts } from './session';
@@ -39,6 +39,8 @@ export interface FleetRunResult {
   exitCode: number;
   dryRun?: boolean;
   plan?: { host: string; batch: number; current: string | null }[];
+  /** Set when the run could not release the environment lock (exit 7). */
+  lock?: LockNote;
 }
 
 export async function resolveVersion(ctx: FleetContext, requested: string | undefined): Promise<string> {
@@ -210,6 +212,7 @@ async function runFleetOp(
     if (lock.broke)
       ctx.log(`note: broke an expired lock held by ${lock.broke.who} since ${lock.broke.since}`);
     const started = Date.now();
+    const run: LockedRun<FleetRunResult> = {};
     try {
       ctx.log(
         `${op} ${version ?? '(previous release)'} to ${envCfg.name}: ${hosts.length} host(s), batch ${envCfg.batch}`,
@@ -261,7 +264,7 @@ async function runFleetOp(
       if (channelError) throw channelError;
       const halt = result.haltedBy?.error?.code ?? '';
       const unhealthy = RELEASE_FAULTS.has(halt);
-      return {
+      run.result = {
         ok: result.ok,
         op,
         env: envCfg.name,
@@ -275,8 +278,13 @@ async function runFleetOp(
               ? ExitCode.Unhealthy
               : ExitCode.Failure,
       };
+      return run.result;
+    } catch (err) {
+      run.failure = err;
+      throw err;
     } finally {
-      await lock.release();
+      // Marks the returned result (same object) or wraps the error when the lock will not let go.
+      await releaseAfter(lock, run);
     }
   } finally {
     await closeHosts(hosts);

@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { envLockKey } from '../../pipeline/deploy/env-lock';
+import { ExitCode } from '../../pipeline/exit-codes';
 import { releaseKeys } from '../../pipeline/release/layout';
 import { FIXTURE_APP } from '../fixtures/releases';
 import { type OssServer, startOssServer } from '../support/oss-server';
@@ -19,6 +21,8 @@ const SEED = 20_240_601;
 let oss: OssServer;
 let env: LocalEnv;
 let ossOpen = true;
+
+const lockKey = () => envLockKey(env.prefix, FIXTURE_APP, ENV_NAME);
 
 /** Faults the server applied since the last resetStats(), by kind. */
 function faults() {
@@ -193,6 +197,86 @@ describe.sequential('a registry that is down', () => {
   );
 
   it(
+    'the lock release failing beyond the registry retries, then healing',
+    recorded(
+      {
+        suite: SUITE,
+        case: 'lock release: GETs of the lock corrupted past the registry retries, then healing',
+        proves:
+          'releasing the environment lock retries on its own budget: the deploy exits 0 and the lock is gone',
+      },
+      async (note) => {
+        await env.publish('3.1.0');
+        // One more corrupted answer than a single registry GET retries through (1 + 4 retries).
+        oss.faults.corruptNext(5, { key: lockKey() });
+        let r: Awaited<ReturnType<LocalEnv['ferry']>>;
+        try {
+          r = await env.ferry('deploy', ENV_NAME, '--version', '3.1.0');
+        } finally {
+          oss.faults.clear();
+        }
+        expect(oss.faults.remaining().corrupt).toBe(0);
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        expect(r.stderr).not.toMatch(/lock/);
+        expect(oss.getObject(lockKey())).toBeUndefined();
+        await expectUnchanged('3.1.0');
+        note('5 corrupted GETs of the lock; released on a later try, exit 0, 3.1.0 on both hosts');
+      },
+    ),
+  );
+
+  it(
+    'a deploy failing on corrupted GETs, its lock release failing too',
+    recorded(
+      {
+        suite: SUITE,
+        case: 'every GET body corrupted: the deploy fails and so does the lock release',
+        proves:
+          'the CLI says the lock is still held and how to free it (exit 7, lock.released false in --json), never "rerunning is safe"; after ferry unlock the re-run deploys',
+      },
+      async (note) => {
+        await env.publish('3.2.0');
+        oss.faults.corruptNext(100_000, {});
+        let r: Awaited<ReturnType<LocalEnv['ferry']>>;
+        try {
+          r = await env.ferry('deploy', ENV_NAME, '--version', '3.2.0', '--json');
+        } finally {
+          oss.faults.clear();
+        }
+        expect(r.code, r.stdout + r.stderr).toBe(ExitCode.LockHeld);
+        expect(r.stderr).toContain(
+          `error: the deploy lock on ${ENV_NAME} is still held by this run; run \`ferry unlock ${ENV_NAME}\`\n`,
+        );
+        expect(r.stderr).not.toMatch(/rerunning is safe/);
+        const out = JSON.parse(r.stdout) as {
+          ok: boolean;
+          exitCode: number;
+          lock: { released: boolean; error: string; remedy: string };
+          outcomes: { host: string; error?: { code: string } }[];
+        };
+        expect(out).toMatchObject({ ok: false, exitCode: ExitCode.LockHeld, lock: { released: false } });
+        expect(out.lock.error).toMatch(/corrupted/);
+        expect(out.lock.remedy).toContain(`ferry unlock ${ENV_NAME}`);
+        // The canary refused the corrupted manifest; nothing switched.
+        expect(out.outcomes[0]?.error?.code).toBe('bad_signature');
+        await expectUnchanged('3.1.0');
+        expect(oss.getObject(lockKey())).toBeDefined();
+
+        const blocked = await env.ferry('deploy', ENV_NAME, '--version', '3.2.0');
+        expect(blocked.code).toBe(ExitCode.Locked);
+        const unlock = await env.ferry('unlock', ENV_NAME);
+        expect(unlock.code, unlock.stderr).toBe(0);
+        const again = await env.ferry('deploy', ENV_NAME, '--version', '3.2.0');
+        expect(again.code, again.stdout + again.stderr).toBe(0);
+        await expectUnchanged('3.2.0');
+        note(
+          `exit ${r.code}: "the deploy lock on ${ENV_NAME} is still held by this run; run \`ferry unlock ${ENV_NAME}\`"; next deploy exit 4 until ferry unlock, then 3.2.0 deployed`,
+        );
+      },
+    ),
+  );
+
+  it(
     'the registry gone entirely',
     recorded(
       {
@@ -208,7 +292,7 @@ describe.sequential('a registry that is down', () => {
         expect(r.code).not.toBe(0);
         expect(r.stderr).toMatch(/^error: OSS .* failed \(gave up after retries\): .*ECONNREFUSED/m);
         expect(r.stderr).toMatch(/hint: check the network path to oss:\/\/ferry-releases\/releases/);
-        await expectUnchanged('3.0.0');
+        await expectUnchanged('3.2.0');
         note(
           `exit ${r.code}: ${(r.stderr.split('\n')[0] ?? '').replace(/(localhost|127\.0\.0\.1):\d+/g, '$1:PORT')}`,
         );
