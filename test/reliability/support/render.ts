@@ -19,7 +19,7 @@ const SECTIONS: { suite: Suite; title: string; file: string; intro: string }[] =
     title: 'The agent killed at every step',
     file: 'crash-matrix.test.ts',
     intro:
-      'The host agent SIGKILLs itself at the start of a step (`FERRY_AGENT_CRASH_AT`, after journaling it). Each case then checks that `current` names a complete release, and that the next deploy breaks the dead lock, recovers from the journal, succeeds and leaves no debris (`.ferry/tmp` empty, no `current.tmp-*`, no release without its marker, no journal, no lock).',
+      'The host agent SIGKILLs itself (`FERRY_AGENT_CRASH_AT`) at the start of a step, right after journaling it, or inside a step with bytes half-written: half the artifact in `tmp/` (`mid-download`), part of the release in staging (`mid-unpack`), the temporary link made but not renamed (`mid-switch`). Each case then checks that `current` names a complete release, and that the next deploy breaks the dead lock, recovers from the journal, succeeds and leaves no debris (`.ferry/tmp` empty, no `current.tmp-*`, no release without its marker, no journal, no lock).',
   },
   {
     suite: 'cli-crash',
