@@ -19,7 +19,7 @@ import {
   publishFakeApp,
   type SigningKey,
 } from '../fixtures/releases';
-import { type CraftEntry, craftTarGz, zeroBomb } from '../fixtures/tar-craft';
+import { type CraftEntry, craftTarGz, paxBody, zeroBomb } from '../fixtures/tar-craft';
 import { answers, completeCurrent, leftovers } from './support/host-checks';
 import { recorded } from './support/record';
 
@@ -142,6 +142,38 @@ const CASES: ArchiveCase[] = [
     proves: 'a second copy of a path cannot silently replace the first',
     entries: () => [...honest(), { path: 'app/index.js', body: 'evil' }],
     message: /duplicate entry app\/index\.js/,
+  },
+  {
+    name: 'a PAX header whose path carries ".."',
+    proves: 'the path a PAX extended header gives the next entry is checked, not its innocent ustar name',
+    entries: () => [
+      ...honest(),
+      {
+        path: 'PaxHeader/innocent.txt',
+        type: 'ExtendedHeader',
+        body: paxBody({
+          path: `app/${'long/'.repeat(30)}${'../'.repeat(35)}${basename(sentinel)}/pwned-pax.txt`,
+        }),
+      },
+      { path: 'app/innocent.txt', body: 'pwned' },
+    ],
+    message: /path climbs out with "\.\."/,
+  },
+  {
+    name: 'a GNU long name carrying ".."',
+    proves:
+      'the name a GNU long-name entry (type L) gives the next entry is checked, not its innocent ustar name',
+    entries: () => [
+      ...honest(),
+      {
+        path: '././@LongLink',
+        type: 'NextFileHasLongPath',
+        // 31 levels down, then 35 up: 4 above staging, where the sentinel is.
+        body: `app/${'long/'.repeat(30)}${'../'.repeat(35)}${basename(sentinel)}/pwned-gnu.txt\0`,
+      },
+      { path: 'app/innocent.txt', body: 'pwned' },
+    ],
+    message: /path climbs out with "\.\."/,
   },
 ];
 
