@@ -76,7 +76,7 @@ export async function deployEnv(
     const envCfg = ctx.envCfg;
     // Presigned per batch, so a long rollout never hands a host an expired URL; hosts get the internal
     // endpoint and need no OSS credentials of their own.
-    const ttl = Math.max(900, envCfg.health.timeoutSeconds * 3);
+    const ttl = envCfg.urlTtlSeconds;
     let urls = { manifest: '', signature: '', artifact: '' };
     return rollout(
       hosts,
