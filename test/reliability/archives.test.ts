@@ -241,7 +241,8 @@ describe.sequential('malicious archives, validly signed', () => {
       {
         suite: SUITE,
         case: 'a decompression bomb',
-        proves: 'decompressed bytes are capped (maxUnpackedBytes) before tar or the disk see them',
+        proves:
+          'decompressed bytes are counted against the cap (maxUnpackedBytes): refused as archive_too_large, nothing left behind',
       },
       async (note) => {
         const bomb = await zeroBomb(2 * CAP);
