@@ -93,8 +93,9 @@ export async function unpackArtifact(
     writes.push(
       writeEntry(entry, target, open, () => failure !== undefined, budget)
         .then((d) => {
-          if (d) digests.set(rel, d);
-          if (d) limits.onFileWritten?.(digests.size);
+          if (!d) return;
+          digests.set(rel, d);
+          limits.onFileWritten?.(digests.size);
         })
         .catch((err: Error) => fail(err)),
     );
