@@ -81,7 +81,7 @@ export async function acquireEnvLock(
   budget: ReleaseBudget = RELEASE_BUDGET,
 ): Promise<HeldLock> {
   let broke: EnvLockInfo | null = null;
-  let claim: string | null = null;
+  const claims: string[] = [];
   /** An expired lock another run has claimed to break (it should be gone in a moment). */
   let beingBroken: EnvLockInfo | null = null;
   try {
@@ -111,7 +111,7 @@ export async function acquireEnvLock(
           forbidOverwrite: true,
           contentType: 'application/json',
         });
-        claim = breakClaimKey(key, held.token);
+        claims.push(breakClaimKey(key, held.token));
       } catch (err) {
         if (!(err instanceof AlreadyExistsError)) throw err;
         beingBroken = held;
@@ -138,7 +138,7 @@ export async function acquireEnvLock(
     );
   } finally {
     // After our own lock is in place (or we gave up): the claimed lock is gone, so is the need to claim it.
-    if (claim) await registry.delete(claim).catch(() => undefined);
+    for (const claim of claims) await registry.delete(claim).catch(() => undefined);
   }
 }
 
