@@ -47,14 +47,14 @@ const SECTIONS: { suite: Suite; title: string; file: string; intro: string }[] =
     title: 'Registry faults',
     file: 'registry-faults.test.ts',
     intro:
-      "The OSS test server (public port for the CLI, internal port for the hosts' presigned downloads) with 30% of requests failing (503, resets, slow answers; seeded), then down entirely. Local-transport hosts.",
+      "The OSS test server (public port for the CLI, internal port for the hosts' presigned downloads) with 30% of requests failing (503, resets, slow answers; seeded); then answering 503 to everything or to the hosts only; the hosts' endpoint pointed at a loopback port nothing listens on; GET bodies corrupted while the environment lock is released; and the server closed. Local-transport hosts.",
   },
   {
     suite: 'disk-full',
     title: 'Disk full',
     file: 'disk-full.test.ts',
     intro:
-      "A host on an 8 MiB tmpfs where this machine allows mounting one (root on Linux); otherwise the agent's test-only `FERRY_AGENT_FAIL_WRITE_AFTER_BYTES` makes unpack writes fail with a real ENOSPC error. The detail column says which path ran.",
+      "A host on an 8 MiB tmpfs where this machine allows mounting one (root on Linux); otherwise the agent's test-only `FERRY_AGENT_FAIL_WRITE_AFTER_BYTES` makes unpack writes fail with a real ENOSPC error, and the download case, which needs the tmpfs, is skipped with the reason (under CI it fails instead). The detail column says which path ran.",
   },
   {
     suite: 'service-hostile',
