@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /**
  * All configuration, from environment variables, validated once at start. Each bad value yields one
  * line naming the variable and what it expects; the entry point prints them and exits non-zero.
@@ -142,6 +144,22 @@ class Reader {
   }
 }
 
+/**
+ * ali-oss sends requests to an IP endpoint with a Host header built from the region, and refuses to sign
+ * any URL for one, so an IP here would fail every request (or every link) at run time: refuse it at start.
+ */
+function ossEndpoint(r: Reader): string | null {
+  const endpoint = r.url('OSS_ENDPOINT');
+  if (endpoint === null || isIP(new URL(endpoint).hostname.replace(/^\[|\]$/g, '')) === 0) return endpoint;
+  return (
+    r.fail(
+      'OSS_ENDPOINT',
+      'a host name, not an IP address (ali-oss cannot sign requests or URLs for an IP endpoint): give it a name (an /etc/hosts entry; http://localhost:PORT for a local server) and set OSS_CNAME=true',
+      endpoint,
+    ) ?? null
+  );
+}
+
 export function resolveAuthSecret(env: Env): { secret: string; isDevSecret: boolean } {
   const r = new Reader(env);
   const production = env.NODE_ENV === 'production';
@@ -175,10 +193,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (backend === 'oss') {
     const why = 'when STORAGE_BACKEND=oss';
     const ramRole = r.string('OSS_RAM_ROLE', /^[A-Za-z0-9._-]{1,64}$/, 'a RAM role name') ?? null;
-    const endpoint = r.url('OSS_ENDPOINT');
+    const endpoint = ossEndpoint(r);
     const region =
       r.string('OSS_REGION', /^oss-[a-z0-9-]+$/, 'an OSS region such as oss-cn-shenzhen') ?? null;
-    if (!endpoint && !region && r.raw('OSS_REGION') === undefined) {
+    if (r.raw('OSS_ENDPOINT') === undefined && !region && r.raw('OSS_REGION') === undefined) {
       r.problems.push(`OSS_REGION: required ${why} unless OSS_ENDPOINT is set (e.g. oss-cn-shenzhen)`);
     }
     storage = {

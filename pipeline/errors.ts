@@ -45,6 +45,29 @@ export class LockedError extends FerryError {
   }
 }
 
+/**
+ * This run could not let go of the environment lock it holds (exit 7). Said in one exact sentence, because
+ * the operator's next step is not "rerun" (that would exit 4) but `ferry unlock`.
+ */
+export class LockHeldError extends FerryError {
+  override name = 'LockHeldError';
+  readonly env: string;
+  /** Why releasing failed, after its retries. */
+  readonly reason: string;
+  constructor(env: string, reason: string, opts: { before?: unknown } = {}) {
+    const line = `the deploy lock on ${env} is still held by this run; run \`ferry unlock ${env}\``;
+    // The run's own failure, when there was one, comes first: it is what went wrong.
+    const before = opts.before instanceof Error ? `${opts.before.message}\n` : '';
+    super(`${before}${line}`, {
+      exitCode: ExitCode.LockHeld,
+      remedy: `once the registry answers again, run ferry unlock ${env} (releasing failed: ${reason}); until then, or until the lock expires, every deploy of ${env} exits 4`,
+      ...(opts.before === undefined ? {} : { cause: opts.before }),
+    });
+    this.env = env;
+    this.reason = reason;
+  }
+}
+
 /** A release failed verification (exit 5): signature, checksum or key. */
 export class VerificationError extends FerryError {
   override name = 'VerificationError';

@@ -16,6 +16,11 @@ export const ExitCode = {
   Verification: 5,
   /** A new release failed its health check and was rolled back. */
   Unhealthy: 6,
+  /**
+   * The run ended but could not release the environment lock it took (the registry kept failing): until
+   * `ferry unlock <env>` or the lock's expiry, every deploy of that environment exits 4.
+   */
+  LockHeld: 7,
   /** Interrupted by SIGINT/SIGTERM (128 + SIGINT, the shell convention). */
   Interrupted: 130,
 } as const;

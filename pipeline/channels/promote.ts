@@ -6,7 +6,7 @@
 import { appendAudit } from '../deploy/audit';
 import type { FleetContext } from '../deploy/context';
 import { resolveVersion } from '../deploy/deploy';
-import { acquireEnvLock, envLockKey } from '../deploy/env-lock';
+import { acquireEnvLock, envLockKey, type LockedRun, type LockNote, releaseAfter } from '../deploy/env-lock';
 import { FerryError, UsageError } from '../errors';
 import { checkSigningKey, signingKeyFromEnv } from '../publish/signing-key';
 import { channelKey } from '../release/layout';
@@ -29,6 +29,8 @@ export interface PromoteResult {
   expiresAt: string;
   previous: { version: string; sequence: number } | null;
   key: string;
+  /** Set when the run could not release the environment lock (the command exits 7). */
+  lock?: LockNote;
 }
 
 export async function promoteEnv(ctx: FleetContext, o: PromoteOptions): Promise<PromoteResult> {
@@ -65,6 +67,7 @@ export async function promoteEnv(ctx: FleetContext, o: PromoteOptions): Promise<
     version,
     ttlSeconds: envCfg.lockTtlSeconds,
   });
+  const run: LockedRun<PromoteResult> = {};
   try {
     const { channel, previous } = await issueChannel(ctx.registry, {
       prefix,
@@ -90,7 +93,7 @@ export async function promoteEnv(ctx: FleetContext, o: PromoteOptions): Promise<
       from: previous?.version ?? null,
       result: 'ok',
     });
-    return {
+    run.result = {
       env: envCfg.name,
       version,
       sequence: channel.sequence,
@@ -99,7 +102,11 @@ export async function promoteEnv(ctx: FleetContext, o: PromoteOptions): Promise<
       previous: previous ? { version: previous.version, sequence: previous.sequence } : null,
       key: channelKey(prefix, app, envCfg.name),
     };
+    return run.result;
+  } catch (err) {
+    run.failure = err;
+    throw err;
   } finally {
-    await lock.release();
+    await releaseAfter(lock, run);
   }
 }

@@ -3,6 +3,7 @@
 
 import type { FleetContext } from '../deploy/context';
 import { environmentOf } from '../deploy/context';
+import type { LockNote } from '../deploy/env-lock';
 import type { HostOutcome } from '../deploy/rollout';
 import { whoAmI } from '../deploy/session';
 import { createRegistry } from '../registry/create-registry';
@@ -41,5 +42,13 @@ export function outcomeTable(outcomes: HostOutcome[]): string[] {
           ? `could not return: ${o.reverted.error}`
           : '',
     ]),
+  );
+}
+
+/** A lock this run could not release, said as an error would be: the message, then the remedy. */
+export function printHeldLock(ctx: CommandContext, lock: LockNote | undefined): void {
+  if (!lock) return;
+  ctx.io.stderr.write(
+    `${ctx.style.red('error:')} ${lock.message}\n${ctx.style.dim('hint:')} ${lock.remedy}\n`,
   );
 }

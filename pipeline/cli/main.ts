@@ -27,7 +27,8 @@ const GLOBAL_HELP = `global options:
       --json         print one JSON document on stdout (messages go to stderr)
   -h, --help         show help`;
 
-const EXIT_HELP = `exit codes: 0 ok, 1 failure, 2 usage, 3 config, 4 locked, 5 verification failed, 6 unhealthy`;
+const EXIT_HELP = `exit codes: 0 ok, 1 failure, 2 usage, 3 config, 4 locked, 5 verification failed, 6 unhealthy,
+7 the run could not release its deploy lock (run ferry unlock <env>)`;
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   const style = createStyle(colorEnabled(io));
@@ -50,11 +51,12 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       });
     }
     const { command } = await entry.load();
-    const { values, positionals } = parseFor(command, [...before, ...after]);
-    if (values.help) {
+    // Help first: `ferry deploy --help` must not fail on the <env> it lacks or a flag it would refuse.
+    if (asksForHelp([...before, ...after])) {
       io.stdout.write(commandHelp(command, style));
       return ExitCode.Ok;
     }
+    const { values, positionals } = parseFor(command, [...before, ...after]);
     const out = new Output(io, values.json === true, style);
     let config: FerryConfig | undefined;
     const ctx: CommandContext = {
@@ -86,6 +88,12 @@ function splitCommand(argv: readonly string[]): { name?: string; before: string[
     if (!arg.startsWith('-')) return { name: arg, before: argv.slice(0, i), after: argv.slice(i + 1) };
   }
   return { before: [...argv], after: [] };
+}
+
+/** -h or --help anywhere before a `--`. */
+function asksForHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
 }
 
 function parseFor(command: Command, args: string[]) {

@@ -40,6 +40,18 @@ export function crossChecks(data: unknown): Problem[] {
   }
   const runtime = file.app?.runtime;
   if (runtime !== null && typeof runtime === 'object') problems.push(...runtimeChecks(runtime));
+  if (reg?.type === 'oss' && Value.Check(REGISTRY_BRANCHES.oss, reg)) {
+    for (const key of ['endpoint', 'internalEndpoint'] as const) {
+      const url = reg[key];
+      if (url !== undefined && isIP(new URL(url).hostname.replace(/^\[|\]$/g, '')) !== 0) {
+        problems.push({
+          path: ['registry', key],
+          message:
+            'must name a host, not an IP address: ali-oss cannot presign URLs for an IP endpoint, and hosts download through presigned URLs; use a name that resolves to it (http://localhost:PORT for a local server) with cname: true',
+        });
+      }
+    }
+  }
   const port = typeof file.app?.port === 'number' ? file.app.port : 3000;
   const envs = file.environments !== null && typeof file.environments === 'object' ? file.environments : {};
   for (const [name, env] of Object.entries(envs)) {

@@ -75,6 +75,8 @@ export interface EnvironmentConfig {
   lockTtlSeconds: number;
   /** Set when the environment runs in pull mode (environments.<e>.pull): see docs/pull.md. */
   pull?: PullConfig;
+  /** Lifetime of the presigned URLs each batch gets. */
+  urlTtlSeconds: number;
 }
 
 export interface PullConfig {
@@ -193,6 +195,7 @@ function resolveEnvironment(
       bind: e.service?.bind ?? (local ? '127.0.0.1' : '0.0.0.0'),
     },
     lockTtlSeconds: e.lockTtlSeconds ?? 900,
+    urlTtlSeconds: e.urlTtlSeconds ?? Math.max(900, (e.health?.timeoutSeconds ?? 60) * 3),
     ...(e.pull
       ? {
           pull: {

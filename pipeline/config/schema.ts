@@ -193,6 +193,14 @@ const Environment = Type.Object(
       }),
     ),
     pull: Type.Optional(Pull),
+    urlTtlSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 2,
+        maximum: 604800,
+        description:
+          'How long the presigned release URLs handed to hosts stay valid; fresh ones are signed for each batch. Default: 900, or 3 × health.timeoutSeconds if longer.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -13,7 +13,7 @@ import { type AgentEvent, runAgent } from './agent-client';
 import { appendAudit } from './audit';
 import { bakeBatch } from './bake';
 import type { FleetContext } from './context';
-import { acquireEnvLock, envLockKey } from './env-lock';
+import { acquireEnvLock, envLockKey, type LockedRun, type LockNote, releaseAfter } from './env-lock';
 import { mapLimit, planBatches } from './plan';
 import { type HostOutcome, type RolloutResult, rollout } from './rollout';
 import { checkAgents, closeHosts, type HostHandle, type HostPlatformInfo, openHosts } from './session';
@@ -47,6 +47,8 @@ export interface FleetRunResult {
   exitCode: number;
   dryRun?: boolean;
   plan?: { host: string; batch: number; current: string | null }[];
+  /** Set when the run could not release the environment lock (exit 7). */
+  lock?: LockNote;
 }
 
 export async function resolveVersion(ctx: FleetContext, requested: string | undefined): Promise<string> {
@@ -84,7 +86,7 @@ export async function deployEnv(
     if (runtime) refuseUnfitHosts(runtime, version, hosts, platforms);
     // Presigned per batch, so a long rollout never hands a host an expired URL; hosts get the internal
     // endpoint and need no OSS credentials of their own.
-    const ttl = Math.max(900, envCfg.health.timeoutSeconds * 3);
+    const ttl = envCfg.urlTtlSeconds;
     let urls = { manifest: '', signature: '', artifact: '' };
     let runtimeUrls: Partial<Record<RuntimeArch, string>> = {};
     return rollout(
@@ -271,6 +273,7 @@ async function runFleetOp(
     if (lock.broke)
       ctx.log(`note: broke an expired lock held by ${lock.broke.who} since ${lock.broke.since}`);
     const started = Date.now();
+    const run: LockedRun<FleetRunResult> = {};
     try {
       ctx.log(
         `${op} ${version ?? '(previous release)'} to ${envCfg.name}: ${hosts.length} host(s), batch ${envCfg.batch}`,
@@ -323,7 +326,7 @@ async function runFleetOp(
       if (channelError) throw channelError;
       const halt = result.haltedBy?.error?.code ?? '';
       const unhealthy = RELEASE_FAULTS.has(halt);
-      return {
+      run.result = {
         ok: result.ok,
         op,
         env: envCfg.name,
@@ -337,8 +340,13 @@ async function runFleetOp(
               ? ExitCode.Unhealthy
               : ExitCode.Failure,
       };
+      return run.result;
+    } catch (err) {
+      run.failure = err;
+      throw err;
     } finally {
-      await lock.release();
+      // Marks the returned result (same object) or wraps the error when the lock will not let go.
+      await releaseAfter(lock, run);
     }
   } finally {
     await closeHosts(hosts);

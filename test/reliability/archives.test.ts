@@ -19,7 +19,7 @@ import {
   publishFakeApp,
   type SigningKey,
 } from '../fixtures/releases';
-import { type CraftEntry, craftTarGz, zeroBomb } from '../fixtures/tar-craft';
+import { type CraftEntry, craftTarGz, paxBody, zeroBomb } from '../fixtures/tar-craft';
 import { answers, completeCurrent, leftovers } from './support/host-checks';
 import { recorded } from './support/record';
 
@@ -143,6 +143,38 @@ const CASES: ArchiveCase[] = [
     entries: () => [...honest(), { path: 'app/index.js', body: 'evil' }],
     message: /duplicate entry app\/index\.js/,
   },
+  {
+    name: 'a PAX header whose path carries ".."',
+    proves: 'the path a PAX extended header gives the next entry is checked, not its innocent ustar name',
+    entries: () => [
+      ...honest(),
+      {
+        path: 'PaxHeader/innocent.txt',
+        type: 'ExtendedHeader',
+        body: paxBody({
+          path: `app/${'long/'.repeat(30)}${'../'.repeat(35)}${basename(sentinel)}/pwned-pax.txt`,
+        }),
+      },
+      { path: 'app/innocent.txt', body: 'pwned' },
+    ],
+    message: /path climbs out with "\.\."/,
+  },
+  {
+    name: 'a GNU long name carrying ".."',
+    proves:
+      'the name a GNU long-name entry (type L) gives the next entry is checked, not its innocent ustar name',
+    entries: () => [
+      ...honest(),
+      {
+        path: '././@LongLink',
+        type: 'NextFileHasLongPath',
+        // 31 levels down, then 35 up: 4 above staging, where the sentinel is.
+        body: `app/${'long/'.repeat(30)}${'../'.repeat(35)}${basename(sentinel)}/pwned-gnu.txt\0`,
+      },
+      { path: 'app/innocent.txt', body: 'pwned' },
+    ],
+    message: /path climbs out with "\.\."/,
+  },
 ];
 
 /** Publishes `artifact` signed with the trusted key (so it passes verify and download) and deploys it. */
@@ -192,10 +224,13 @@ describe.sequential('malicious archives, validly signed', () => {
       await expectRefusedCleanly(version, run, c.code ?? 'unsafe_archive', c.message);
       if (c.name === 'an absolute path')
         await expect(lstat(`${sentinel}/pwned-absolute.txt`)).rejects.toThrow();
-      // The sentinel's random name and place would make the report differ on every run.
-      note(
-        `exit ${run.code}: ${String(run.result?.error.message).replaceAll(sentinel, '/tmp/<sentinel>').replaceAll(basename(sentinel), '<sentinel>')}`,
-      );
+      // The sentinel's random name and place would make the report differ on every run; long runs of one
+      // path segment (the long-name cases) are counted rather than spelled out.
+      const message = String(run.result?.error.message)
+        .replaceAll(sentinel, '/tmp/<sentinel>')
+        .replaceAll(basename(sentinel), '<sentinel>')
+        .replace(/((?:long|\.\.)\/)\1{9,}/g, (m, seg: string) => `${seg}×${m.length / seg.length} `);
+      note(`exit ${run.code}: ${message}`);
       note('sentinel empty, staging and download removed, 1.0.0 serving');
     })(),
   );
@@ -206,7 +241,8 @@ describe.sequential('malicious archives, validly signed', () => {
       {
         suite: SUITE,
         case: 'a decompression bomb',
-        proves: 'decompressed bytes are capped (maxUnpackedBytes) before tar or the disk see them',
+        proves:
+          'decompressed bytes are counted against the cap (maxUnpackedBytes): refused as archive_too_large, nothing left behind',
       },
       async (note) => {
         const bomb = await zeroBomb(2 * CAP);

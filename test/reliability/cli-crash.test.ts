@@ -101,7 +101,7 @@ describe.sequential('ferry killed mid-rollout', () => {
         suite: SUITE,
         case: 'CLI and its agent killed mid-host (process group)',
         proves:
-          'an agent killed with the CLI after switching host2 leaves a journal; after ferry unlock the re-run recovers it and converges',
+          'an agent killed with the CLI after switching host2 leaves a journal; after ferry unlock the re-run recovers host2 from it (undone) and converges',
       },
       async (note) => {
         let sent = false;
@@ -121,6 +121,11 @@ describe.sequential('ferry killed mid-rollout', () => {
         expect(await completeCurrent(h1!.paths)).toBe('3.0.0');
         expect(['2.0.0', '3.0.0']).toContain(await completeCurrent(h2!.paths));
         expect(await completeCurrent(h3!.paths)).toBe('2.0.0');
+        // host2's agent died mid-operation: its journal names a step from the switch on.
+        const journal = JSON.parse(await readFile(h2!.paths.journal, 'utf8')) as { op: string; step: string };
+        expect(journal.op).toBe('deploy');
+        expect(['switch', 'reload', 'health']).toContain(journal.step);
+        const historyBefore = (await historyOf(h2!.paths)).length;
 
         const unlock = await env.ferry('unlock', ENV_NAME);
         expect(unlock.code, unlock.stderr).toBe(0);
@@ -128,9 +133,18 @@ describe.sequential('ferry killed mid-rollout', () => {
         const rerun = await env.ferryChild(['deploy', ENV_NAME, '--version', '3.0.0']);
         expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
         await expectConverged('3.0.0');
-        const recovered = (await historyOf(h2!.paths)).filter((e) => e.op === 'recover').at(-1);
+        // The re-run recovered host2 from that journal (undone: back to 2.0.0), then deployed.
+        expect(rerun.stdout).toMatch(/^\s+host2\s+recover$/m);
+        const added = (await historyOf(h2!.paths)).slice(historyBefore);
+        expect(added.filter((e) => e.op === 'recover').map((e) => String(e.note))).toEqual([
+          expect.stringMatching(
+            new RegExp(
+              `^undone: deploy 3\\.0\\.0 was interrupted at ${journal.step}; current back on 2\\.0\\.0`,
+            ),
+          ),
+        ]);
         note(
-          `host2 agent killed after its switch step began; re-run ${recovered ? `recovered it (${String(recovered.note).split(':')[0]})` : 'found it finished'}`,
+          'host2 agent killed after its switch began (journal left); the re-run recovered it from the journal (undone)',
         );
         note('all 3 hosts serve 3.0.0, no journal, no lock, no debris');
       },

@@ -1,8 +1,11 @@
 // The agent SIGKILLed at every step of a deploy and of a rollback (FERRY_AGENT_CRASH_AT, test-only: the
-// agent kills itself right after journaling the step). After each kill `current` still names a complete
-// release, and the next deploy breaks the dead run's lock, recovers from its journal, succeeds and leaves
-// no debris. One host, one supervisor, the agent's ncc bundle (what hosts run), cases in order.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+// agent kills itself right after journaling the step), and inside the steps that write: half the
+// artifact downloaded, part of the release unpacked, the temporary link made but not renamed. After each
+// kill `current` still names a complete release, and the next deploy breaks the dead run's lock, recovers
+// from its journal, succeeds and leaves no debris. One host, one supervisor, the agent's ncc bundle (what
+// hosts run), cases in order.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +15,17 @@ import { ExitCode } from '../../pipeline/exit-codes';
 import { deployArgs, destroyHost, makeHost, runAgent, type TestHost } from '../fixtures/agent-host';
 import type { FakeAppVariant } from '../fixtures/fake-app';
 import { type RegistryServer, startRegistryServer } from '../fixtures/registry-server';
-import { newSigningKey, type Published, publishFakeApp, type SigningKey } from '../fixtures/releases';
+import {
+  FIXTURE_APP,
+  fakeAppFiles,
+  innerManifest,
+  newSigningKey,
+  type Published,
+  packArtifact,
+  publish,
+  publishFakeApp,
+  type SigningKey,
+} from '../fixtures/releases';
 import { answers, completeCurrent, historyOf, leftovers } from './support/host-checks';
 import { recorded } from './support/record';
 
@@ -62,6 +75,8 @@ interface CrashCase {
   /** Where `current` is right after the kill. */
   currentAfterKill: 'from' | 'target';
   proves: string;
+  /** Whether the next deploy of the same release finds it installed (`reused`), where the row says so. */
+  reused?: boolean;
 }
 
 const DEPLOY: CrashCase[] = [
@@ -75,19 +90,20 @@ const DEPLOY: CrashCase[] = [
     step: 'download',
     action: 'cleaned',
     currentAfterKill: 'from',
-    proves: 'killed mid-download: the partial artifact in tmp/ is swept by the next run',
+    proves: 'killed as the download starts: nothing served changed; the next run cleans up and deploys',
   },
   {
     step: 'unpack',
     action: 'cleaned',
     currentAfterKill: 'from',
-    proves: 'killed mid-unpack: staging and download are swept, no marker-less release is left',
+    proves: 'killed as the unpack starts: the next run sweeps tmp/, leaves no marker-less release, deploys',
   },
   {
     step: 'link',
     action: 'cleaned',
     currentAfterKill: 'from',
     proves: 'killed after the install, before the switch: the complete release is simply reused',
+    reused: true,
   },
   {
     step: 'switch',
@@ -192,6 +208,7 @@ async function expectNextDeploy(
   const historyBefore = (await historyOf(host.paths)).length;
   const run = await deploy(next);
   expect(run.result, run.stderr).toMatchObject({ ok: true, version: next.version });
+  if (c.reused !== undefined) expect(run.result?.reused).toBe(c.reused);
   expect(run.events.find((e) => e.step === 'recover')).toMatchObject({
     leftoverStep: c.step,
     leftoverOp: op,
@@ -202,7 +219,9 @@ async function expectNextDeploy(
   expect(await completeCurrent(host.paths)).toBe(next.version);
   expect(await answers(host.port)).toEqual({ health: 200, version: next.version });
   expect(await leftovers(host.paths)).toEqual([]);
-  note(`recovery ${c.action}; next deploy ${next.version} ok; dead lock broken; no debris`);
+  const reused =
+    c.reused === undefined ? '' : c.reused ? ' (reused the installed release)' : ' (downloaded afresh)';
+  note(`recovery ${c.action}; next deploy ${next.version} ok${reused}; dead lock broken; no debris`);
 }
 
 describe.sequential('agent SIGKILLed at each step', () => {
@@ -242,6 +261,132 @@ describe.sequential('agent SIGKILLed at each step', () => {
       await expectNextDeploy(c, 'rollback', await publishNext(), note);
       if (c.step === 'revert') expect(await stateBad()).toContain(target);
     })(),
+  );
+});
+
+/** The fake app plus 1 MiB that does not compress: a download of many chunks, an unpack of several files. */
+async function publishBig() {
+  const version = `1.${++serial}.0`;
+  const files = { ...fakeAppFiles(), 'app/padding.bin': randomBytes(1024 * 1024) };
+  const manifest = innerManifest(FIXTURE_APP, version, files);
+  return publish(regDir, key, { version, artifact: await packArtifact(manifest, files), manifest });
+}
+
+const tmpNames = async () => readdir(host.paths.tmp);
+
+describe.sequential('agent SIGKILLed inside a step, with bytes half-written', () => {
+  it(
+    'mid-download',
+    recorded(
+      {
+        suite: SUITE,
+        case: 'deploy killed mid-download',
+        proves:
+          'killed with half the artifact written to tmp/: that partial download is swept by the next run, which downloads afresh',
+      },
+      async (note) => {
+        const from = await completeCurrent(host.paths);
+        const target = await publishBig();
+        const size = target.manifest.artifact?.size as number;
+        const crashed = await deploy(target, [], { FERRY_AGENT_CRASH_AT: 'mid-download' });
+        const c: CrashCase = {
+          step: 'download',
+          action: 'cleaned',
+          currentAfterKill: 'from',
+          proves: '',
+          reused: false,
+        };
+        await expectKilled(crashed, c, 'deploy', from, target.version);
+        const partial = (await tmpNames()).filter((n) => n.startsWith(`download-${target.version}-`));
+        expect(partial).toHaveLength(1);
+        const written = (await stat(join(host.paths.tmp, partial[0] as string))).size;
+        expect(written).toBeGreaterThanOrEqual(size / 2);
+        expect(written).toBeLessThan(size);
+        note(
+          `after the kill: a partial download in tmp/ (at least half, not all, of the artifact), current=${await completeCurrent(host.paths)}`,
+        );
+        await expectNextDeploy(c, 'deploy', target, note);
+      },
+    ),
+  );
+
+  it(
+    'mid-unpack',
+    recorded(
+      {
+        suite: SUITE,
+        case: 'deploy killed mid-unpack',
+        proves:
+          'killed with part of the release written to staging: staging and the download are swept, no marker-less release is left, the next run installs it afresh',
+      },
+      async (note) => {
+        const from = await completeCurrent(host.paths);
+        const target = await publishBig();
+        const crashed = await deploy(target, [], { FERRY_AGENT_CRASH_AT: 'mid-unpack' });
+        const c: CrashCase = {
+          step: 'unpack',
+          action: 'cleaned',
+          currentAfterKill: 'from',
+          proves: '',
+          reused: false,
+        };
+        await expectKilled(crashed, c, 'deploy', from, target.version);
+        const names = await tmpNames();
+        expect(names.filter((n) => n.startsWith(`download-${target.version}-`))).toHaveLength(1);
+        const staging = names.filter((n) => n.startsWith(`unpack-${target.version}-`));
+        expect(staging).toHaveLength(1);
+        const dir = join(host.paths.tmp, staging[0] as string);
+        const written = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) =>
+          e.isFile(),
+        );
+        expect(written.length).toBeGreaterThan(0);
+        // Part of the release, not all of it: at least one of its files is missing or incomplete.
+        const files = target.manifest.files ?? [];
+        let complete = 0;
+        for (const f of files) {
+          const bytes = await readFile(join(dir, f.path)).catch(() => null);
+          if (bytes && createHash('sha256').update(bytes).digest('hex') === f.sha256) complete++;
+        }
+        expect(complete).toBeLessThan(files.length);
+        expect(await readdir(host.paths.releases)).not.toContain(target.version);
+        note(
+          `after the kill: part of the release in staging beside the whole download; current=${await completeCurrent(host.paths)}`,
+        );
+        await expectNextDeploy(c, 'deploy', target, note);
+      },
+    ),
+  );
+
+  it(
+    'between the temporary link and the rename',
+    recorded(
+      {
+        suite: SUITE,
+        case: 'deploy killed between the temporary link and the rename',
+        proves:
+          'killed with current.tmp-* made but not renamed: `current` still names the old release, the stray link is swept, and the installed release is reused',
+      },
+      async (note) => {
+        const from = await completeCurrent(host.paths);
+        const target = await publishNext();
+        const crashed = await deploy(target, [], { FERRY_AGENT_CRASH_AT: 'mid-switch' });
+        const c: CrashCase = {
+          step: 'switch',
+          action: 'undone',
+          currentAfterKill: 'from',
+          proves: '',
+          reused: true,
+        };
+        await expectKilled(crashed, c, 'deploy', from, target.version);
+        const stray = (await readdir(host.root)).filter((n) => n.startsWith('current.tmp-'));
+        expect(stray).toHaveLength(1);
+        expect(await readlink(join(host.root, stray[0] as string))).toBe(`releases/${target.version}`);
+        note(
+          `after the kill: current=${await completeCurrent(host.paths)}, a current.tmp-* link to ${target.version} beside it`,
+        );
+        await expectNextDeploy(c, 'deploy', target, note);
+      },
+    ),
   );
 });
 

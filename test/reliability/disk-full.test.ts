@@ -3,6 +3,8 @@
 // test-only FERRY_AGENT_FAIL_WRITE_AFTER_BYTES makes its unpack writes fail with a real ENOSPC error.
 // Either way: a clean failure that says the disk is full, the partial release removed, the previous
 // release still serving, and the next deploy fine. Which path ran is recorded in docs/reliability.md.
+// The download case has no fallback: without the tmpfs it is skipped with the reason, and under CI it
+// fails instead (test/support/require-tool.ts), so CI always proves it.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, statfs, writeFile } from 'node:fs/promises';
@@ -26,33 +28,45 @@ import {
   publishFakeApp,
   type SigningKey,
 } from '../fixtures/releases';
+import { type Requirement, skipUnless } from '../support/require-tool';
 import { answers, completeCurrent, leftovers } from './support/host-checks';
 import { recorded } from './support/record';
 
 const SUITE = 'disk-full';
 const exec = promisify(execFile);
 const DISK = 8 * 1024 * 1024;
-let work: string;
-let mountPoint: string | null = null;
 let bundle: string;
 let key: SigningKey;
 let regDir: string;
 let reg: RegistryServer;
 let host: TestHost;
 
-/** A size-limited filesystem, when this process may mount one (root on Linux, not in every container). */
-async function tryTmpfs(dir: string): Promise<boolean> {
+/**
+ * A size-limited filesystem, when this process may mount one (root on Linux). Mounted while the file is
+ * collected, so whether the tmpfs cases run is known up front and goes through the CI guard: outside CI
+ * they are skipped with the reason, under CI a failed mount fails them.
+ */
+async function tryTmpfs(dir: string): Promise<Requirement> {
   // FERRY_RELIABILITY_NO_MOUNT=1 runs the fallback on a machine that could mount, to test it too.
-  if (process.platform !== 'linux' || process.getuid?.() !== 0 || process.env.FERRY_RELIABILITY_NO_MOUNT)
-    return false;
+  if (process.env.FERRY_RELIABILITY_NO_MOUNT)
+    return { available: false, reason: 'FERRY_RELIABILITY_NO_MOUNT is set: no tmpfs mounted' };
+  if (process.platform !== 'linux' || process.getuid?.() !== 0)
+    return { available: false, reason: 'mounting a tmpfs needs root on Linux; run as root, as CI does' };
   await mkdir(dir, { recursive: true });
   try {
     await exec('mount', ['-t', 'tmpfs', '-o', `size=${DISK},mode=0755`, 'tmpfs', dir]);
-    return true;
-  } catch {
-    return false;
+    return { available: true };
+  } catch (err) {
+    const why = String((err as { stderr?: string }).stderr || (err as Error).message).trim();
+    return { available: false, reason: `mount -t tmpfs refused (${why}); run where root may mount` };
   }
 }
+
+const work = await mkdtemp(join(tmpdir(), 'ferry-disk-full-'));
+const TMPFS = await tryTmpfs(join(work, 'disk'));
+const mountPoint = TMPFS.available ? join(work, 'disk') : null;
+// Nothing is left behind if the CI guard below refuses the file: beforeAll makes the folder again.
+if (!mountPoint) await rm(work, { recursive: true, force: true });
 
 /** makeHost's layout, at a given root (on the small filesystem). */
 async function hostAt(root: string, publicKey: string): Promise<TestHost> {
@@ -89,18 +103,15 @@ const free = async () => {
 };
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'ferry-disk-full-'));
   key = newSigningKey();
   regDir = join(work, 'registry');
-  await mkdir(regDir);
-  const [built, server, mounted] = await Promise.all([
+  await mkdir(regDir, { recursive: true });
+  const [built, server] = await Promise.all([
     buildAgentBundle(join(work, 'agent')),
     startRegistryServer(regDir),
-    tryTmpfs(join(work, 'disk')),
   ]);
   bundle = built.path;
   reg = server;
-  if (mounted) mountPoint = join(work, 'disk');
   host = mountPoint ? await hostAt(join(mountPoint, 'host'), key.publicKey) : await makeHost(key.publicKey);
   const first = await runAgent(deployArgs(host, reg, await publishFakeApp(regDir, key, '1.0.0')), { bundle });
   expect(first.result?.ok, first.stderr).toBe(true);
@@ -111,7 +122,7 @@ afterAll(async () => {
   await reg?.close();
   if (mountPoint)
     await exec('umount', [mountPoint]).catch(() => exec('umount', ['-l', mountPoint as string]));
-  if (work) await rm(work, { recursive: true, force: true });
+  await rm(work, { recursive: true, force: true });
 });
 
 describe.sequential('the disk fills up during a deploy', () => {
@@ -161,29 +172,26 @@ describe.sequential('the disk fills up during a deploy', () => {
     ),
   );
 
-  it.skipIf(process.platform !== 'linux' || process.getuid?.() !== 0)(
+  it.skipIf(skipUnless(TMPFS))(
     'while downloading (tmpfs only)',
-    async () => {
-      if (!mountPoint) return; // mount refused at run time: the unpack case above recorded the fallback
-      await recorded(
-        {
-          suite: SUITE,
-          case: 'disk full while downloading',
-          proves: 'ENOSPC while writing the download: disk_full at once (not retried as a network error)',
-        },
-        async (note) => {
-          // Random bytes do not compress: a 12 MiB artifact cannot fit on the 8 MiB disk.
-          const big = await publishWith('4.0.0', { 'app/noise.bin': randomBytes(12 * 1024 * 1024) });
-          const run = await runAgent(deployArgs(host, reg, big), { bundle });
-          expect(run.code, run.stderr).toBe(ExitCode.Failure);
-          expect(run.result).toMatchObject({ ok: false, error: { code: 'disk_full', step: 'download' } });
-          expect(run.events.filter((e) => e.event === 'retry')).toEqual([]);
-          expect(await readdir(host.paths.tmp)).toEqual([]);
-          expect(await leftovers(host.paths)).toEqual([]);
-          expect(await answers(host.port)).toEqual({ health: 200, version: '3.0.0' });
-          note(`path: real ENOSPC on tmpfs; exit ${run.code}, no retries, 3.0.0 serving`);
-        },
-      )();
-    },
+    recorded(
+      {
+        suite: SUITE,
+        case: 'disk full while downloading',
+        proves: 'ENOSPC while writing the download: disk_full at once (not retried as a network error)',
+      },
+      async (note) => {
+        // Random bytes do not compress: a 12 MiB artifact cannot fit on the 8 MiB disk.
+        const big = await publishWith('4.0.0', { 'app/noise.bin': randomBytes(12 * 1024 * 1024) });
+        const run = await runAgent(deployArgs(host, reg, big), { bundle });
+        expect(run.code, run.stderr).toBe(ExitCode.Failure);
+        expect(run.result).toMatchObject({ ok: false, error: { code: 'disk_full', step: 'download' } });
+        expect(run.events.filter((e) => e.event === 'retry')).toEqual([]);
+        expect(await readdir(host.paths.tmp)).toEqual([]);
+        expect(await leftovers(host.paths)).toEqual([]);
+        expect(await answers(host.port)).toEqual({ health: 200, version: '3.0.0' });
+        note(`path: real ENOSPC on tmpfs; exit ${run.code}, no retries, 3.0.0 serving`);
+      },
+    ),
   );
 });

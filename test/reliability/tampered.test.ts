@@ -34,7 +34,8 @@ interface TamperCase {
 const CASES: TamperCase[] = [
   {
     name: 'a flipped bit in the artifact',
-    proves: 'the artifact is hashed as it streams and compared with the signed sha256',
+    proves:
+      "the downloaded artifact's sha256 is compared with the signed one: refused at download, before unpacking",
     tamper: async (f) => {
       const b = await readFile(f.artifact);
       b[b.length >> 1] = (b[b.length >> 1] as number) ^ 0x01;

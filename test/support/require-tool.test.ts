@@ -28,7 +28,12 @@ describe('skipUnless', () => {
     expect(() => skipUnless([{ available: true }, missing], { CI: 'true' })).toThrow(
       /apt-get install -y ferry-pkg/,
     );
-    expect(isCI({ CI: 'true' })).toBe(true);
-    expect(isCI({ CI: '1' })).toBe(false);
+  });
+
+  it('counts any non-empty CI other than false and 0 as CI, as CI services set it', () => {
+    for (const v of ['true', '1', 'yes', 'TRUE', 'woodpecker']) expect(isCI({ CI: v }), v).toBe(true);
+    for (const v of [undefined, '', 'false', 'FALSE', '0', ' '])
+      expect(isCI({ CI: v }), String(v)).toBe(false);
+    expect(() => skipUnless(missing, { CI: '1' })).toThrow(/^under CI \(CI=1\) a required tool is missing: /);
   });
 });

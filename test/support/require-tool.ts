@@ -1,5 +1,6 @@
 // Tests that need a system tool skip where it is missing, naming the Debian package to install,
-// except in CI (CI=true), where a missing tool is a broken image and must fail the run.
+// except in CI, where a missing tool is a broken image and must fail the run. "In CI" is what CI services
+// set: CI to any non-empty value other than false/0 (.ci/run exports CI=true itself).
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { describe } from 'vitest';
@@ -41,11 +42,12 @@ export function requireRoot(why: string): Requirement {
 }
 
 export function isCI(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.CI === 'true';
+  const v = (env.CI ?? '').trim().toLowerCase();
+  return v !== '' && v !== 'false' && v !== '0';
 }
 
 /**
- * true when a test should be skipped (all reasons logged once); throws under CI=true instead.
+ * true when a test should be skipped (all reasons logged once); throws under CI instead.
  * Use with `describe.skipIf(skipUnless(...))` or `it.skipIf(...)`.
  */
 export function skipUnless(
@@ -55,7 +57,7 @@ export function skipUnless(
   const missing = (Array.isArray(requirements) ? requirements : [requirements]).filter((r) => !r.available);
   if (missing.length === 0) return false;
   const reasons = missing.map((r) => r.reason ?? 'unavailable').join('; ');
-  if (isCI(env)) throw new Error(`CI=true and a required tool is missing: ${reasons}`);
+  if (isCI(env)) throw new Error(`under CI (CI=${env.CI}) a required tool is missing: ${reasons}`);
   console.warn(`skipping: ${reasons}`);
   return true;
 }

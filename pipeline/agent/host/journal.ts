@@ -38,7 +38,21 @@ export async function clearJournal(paths: HostPaths): Promise<void> {
   await rm(paths.journal, { force: true });
 }
 
-/** Records the step, then honours the test-only crash hook (FERRY_AGENT_CRASH_AT=<step>). */
+/**
+ * Test-only crash hook (FERRY_AGENT_CRASH_AT): where the agent may SIGKILL itself. A step's name kills it
+ * at the start of that step, right after the journal names it; the mid-* points kill it inside a step,
+ * once it has written part of what it writes: half the artifact into tmp/ (`mid-download`), half the
+ * release's files into staging (`mid-unpack`), the temporary symlink but not its rename over `current`
+ * (`mid-switch`).
+ */
+export type CrashPoint = JournalStep | 'mid-download' | 'mid-unpack' | 'mid-switch';
+
+/** SIGKILL, not exit: no finally blocks, no lock release, exactly like a power cut or OOM kill. */
+export function crashIfAt(point: CrashPoint, env: NodeJS.ProcessEnv = process.env): void {
+  if (env.FERRY_AGENT_CRASH_AT === point) process.kill(process.pid, 'SIGKILL');
+}
+
+/** Records the step, then honours the crash hook for the step's start. */
 export async function enterStep(
   paths: HostPaths,
   env: NodeJS.ProcessEnv,
@@ -47,8 +61,7 @@ export async function enterStep(
 ): Promise<void> {
   await writeJsonAtomic(paths.journal, { ...j, step, pid: process.pid });
   if (env.FERRY_AGENT_CRASH_AT === step) {
-    // SIGKILL, not exit: no finally blocks, no lock release, exactly like a power cut or OOM kill.
-    process.kill(process.pid, 'SIGKILL');
+    crashIfAt(step, env);
     await new Promise(() => {});
   }
 }

@@ -8,7 +8,7 @@ import { verifyBytes } from '../../release/signing';
 import type { AgentContext } from '../context';
 import { AgentError, diskFullError, isDiskFull } from '../errors';
 import { randomSuffix } from '../host/fsutil';
-import { clearJournal, enterStep, type Journal } from '../host/journal';
+import { clearJournal, crashIfAt, enterStep, type Journal } from '../host/journal';
 import { acquireLock } from '../host/lock';
 import { recoverLeftover } from '../host/recover';
 import { appendHistory, readState, updateState } from '../host/state';
@@ -140,6 +140,7 @@ async function fetchAndInstall(
       got = await downloadToFile(o.artifactUrl, download, {
         maxBytes: artifact.size,
         onRetry: (r) => report.event('retry', { step: 'download', ...r }),
+        onWritten: (n) => n * 2 >= artifact.size && crashIfAt('mid-download', env),
       });
     } catch (err) {
       if (isDiskFull(err)) throw diskFullError(err, 'download', paths.root);
@@ -165,6 +166,7 @@ async function fetchAndInstall(
       : NaN;
     const unpacked = await unpackArtifact(download, staging, {
       maxBytes: cap,
+      onFileWritten: (n) => n * 2 >= m.files.length && crashIfAt('mid-unpack', env),
       ...(Number.isSafeInteger(failAfter) && failAfter >= 0 ? { failWriteAfterBytes: failAfter } : {}),
     }).catch((err: unknown) => {
       throw isDiskFull(err) ? diskFullError(err, 'unpack', paths.root) : err;

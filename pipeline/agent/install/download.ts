@@ -154,16 +154,19 @@ export async function fetchSmall(
 export async function downloadToFile(
   url: string,
   dest: string,
-  opts: RetryOptions & { maxBytes: number },
+  opts: RetryOptions & { maxBytes: number; onWritten?: (bytes: number) => void },
 ): Promise<{ size: number; sha256: string }> {
   return withRetries(url, opts, async (stallMs) => {
     const { body } = await openStream(url, stallMs);
     const hash = createHash('sha256');
     const fh = await open(dest, 'w', 0o600);
     try {
+      let written = 0;
       const size = await consume(body, stallMs, opts.maxBytes, async (c) => {
         hash.update(c);
         await fh.write(c);
+        written += c.length;
+        opts.onWritten?.(written);
       });
       await fh.sync();
       return { size, sha256: hash.digest('hex') };

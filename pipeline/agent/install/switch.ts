@@ -4,6 +4,7 @@ import { readlink, rename, rm, symlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { checkVersion } from '../../release/manifest';
 import { fsyncDir, isErrno, randomSuffix } from '../host/fsutil';
+import { crashIfAt } from '../host/journal';
 import { currentLinkTarget, type HostPaths } from '../host/paths';
 
 /** The version `current` points to, or null when there is no (valid) current link. */
@@ -22,6 +23,7 @@ export async function currentVersion(paths: HostPaths): Promise<string | null> {
 export async function switchCurrent(paths: HostPaths, version: string): Promise<void> {
   const tmp = join(paths.root, `current.tmp-${randomSuffix()}`);
   await symlink(currentLinkTarget(version), tmp);
+  crashIfAt('mid-switch');
   try {
     await rename(tmp, paths.current);
   } catch (err) {

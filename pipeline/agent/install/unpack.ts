@@ -24,6 +24,8 @@ export interface UnpackLimits {
    * many bytes were written, where a size-limited filesystem cannot be mounted.
    */
   failWriteAfterBytes?: number;
+  /** Called each time a file is completely written, with the count so far. */
+  onFileWritten?: (files: number) => void;
 }
 
 export interface UnpackResult {
@@ -91,7 +93,9 @@ export async function unpackArtifact(
     writes.push(
       writeEntry(entry, target, open, () => failure !== undefined, budget)
         .then((d) => {
-          if (d) digests.set(rel, d);
+          if (!d) return;
+          digests.set(rel, d);
+          limits.onFileWritten?.(digests.size);
         })
         .catch((err: Error) => fail(err)),
     );

@@ -1,6 +1,6 @@
 import { deployEnv } from '../../deploy/deploy';
 import type { Command } from '../command';
-import { fleetContext, outcomeTable } from '../fleet';
+import { fleetContext, outcomeTable, printHeldLock } from '../fleet';
 
 export const command: Command = {
   usage: 'ferry deploy <env> [--version V] [--dry-run] [--allow-bad]',
@@ -45,6 +45,7 @@ examples:
         );
       }
     }
+    printHeldLock(ctx, r.lock);
     ctx.out.result(r);
     return r.exitCode;
   },

@@ -2,7 +2,7 @@ import { promoteEnv } from '../../channels/promote';
 import { UsageError } from '../../errors';
 import { ExitCode } from '../../exit-codes';
 import type { Command } from '../command';
-import { fleetContext } from '../fleet';
+import { fleetContext, printHeldLock } from '../fleet';
 
 export const command: Command = {
   usage: 'ferry promote <version> <env> [--ttl SECONDS] | ferry promote --refresh <env>',
@@ -46,14 +46,15 @@ examples:
       sequence: whole(ctx.flags.sequence, '--sequence', 1),
       cwd: ctx.io.cwd,
     });
-    ctx.out.result({ ok: true, ...r });
+    ctx.out.result({ ok: !r.lock, ...r });
     const from = r.previous ? `${r.previous.version} (sequence ${r.previous.sequence})` : '(no channel)';
     ctx.out.print(
       ctx.style.green(
         `${r.env}: channel ${refresh ? 're-issued' : 'moved'} ${from} → ${r.version} (sequence ${r.sequence}), expires ${r.expiresAt}`,
       ),
     );
-    return ExitCode.Ok;
+    printHeldLock(ctx, r.lock);
+    return r.lock ? ExitCode.LockHeld : ExitCode.Ok;
   },
 };
 

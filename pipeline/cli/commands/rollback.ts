@@ -1,6 +1,6 @@
 import { rollbackEnv } from '../../deploy/deploy';
 import type { Command } from '../command';
-import { fleetContext, outcomeTable } from '../fleet';
+import { fleetContext, outcomeTable, printHeldLock } from '../fleet';
 
 export const command: Command = {
   usage: 'ferry rollback <env> [--to V]',
@@ -26,6 +26,7 @@ examples:
         ? ctx.style.green(`${r.env} rolled back to ${r.version ?? 'the previous release'}`)
         : ctx.style.red(`rollback of ${r.env} failed; see the table above`),
     );
+    printHeldLock(ctx, r.lock);
     ctx.out.result(r);
     return r.exitCode;
   },

@@ -1,6 +1,6 @@
 import { runAgent } from '../../deploy/agent-client';
 import { appendAudit } from '../../deploy/audit';
-import { envLockKey, readEnvLock } from '../../deploy/env-lock';
+import { breakClaimPrefix, envLockKey, readEnvLock } from '../../deploy/env-lock';
 import { mapLimit } from '../../deploy/plan';
 import { closeHosts, openHosts } from '../../deploy/session';
 import { ExitCode } from '../../exit-codes';
@@ -23,6 +23,9 @@ options:
     const key = envLockKey(config.registry.prefix, config.app.name, envCfg.name);
     const held = await readEnvLock(fleet.registry, key);
     await fleet.registry.delete(key);
+    // A run that died while breaking an expired lock leaves its claim, which would block the next break.
+    for (const claim of await fleet.registry.list(breakClaimPrefix(key)))
+      await fleet.registry.delete(claim.key);
     ctx.out.print(
       held
         ? `removed the lock held by ${held.who} since ${held.since} (${held.op})`

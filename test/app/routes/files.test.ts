@@ -169,15 +169,20 @@ describe.each(['disk', 'oss'] as const)('files API on the %s backend', (kind) =>
   });
 
   it('refuses an expired service link', async () => {
-    if (kind !== 'disk') return;
     const f = await upload(svc, 'alice', 'old.txt', 'old');
-    const res = await fetch(`${svc.base}/v1/files/${f.id}/url?expires=1`, {
+    const res = await fetch(`${svc.base}/v1/files/${f.id}/url?expires=2`, {
       headers: await svc.auth('alice'),
     });
-    const { url } = (await res.json()) as { url: string };
-    await new Promise((r) => setTimeout(r, 2100));
+    const { url, expiresAt, via } = (await res.json()) as { url: string; expiresAt: string; via: string };
+    expect(via).toBe(kind === 'oss' ? 'oss' : 'service');
+    // The link works while it is valid, so the 403 below is the expiry and nothing else.
+    const fresh = await fetch(url);
+    expect(fresh.status).toBe(200);
+    expect(await fresh.text()).toBe('old');
+    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(expiresAt) + 1100 - Date.now())));
     const late = await fetch(url);
     expect(late.status).toBe(403);
+    expect(await late.text()).toMatch(/expired/i);
   });
 
   it('deletes a file; then it is gone everywhere', async () => {
