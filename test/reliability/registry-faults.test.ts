@@ -275,7 +275,7 @@ describe.sequential('a registry that is down', () => {
         suite: SUITE,
         case: 'every GET body corrupted: the deploy fails and so does the lock release',
         proves:
-          'the CLI says the lock is still held and how to free it (exit 7, lock.released false in --json), never "rerunning is safe"; after ferry unlock the re-run deploys',
+          'the CLI says the lock is still held and how to free it (exit 7, in text and --json), never "rerunning is safe"; no host is touched; after ferry unlock the re-run deploys',
       },
       async (note) => {
         await env.publish('3.2.0');
@@ -287,21 +287,26 @@ describe.sequential('a registry that is down', () => {
           oss.faults.clear();
         }
         expect(r.code, r.stdout + r.stderr).toBe(ExitCode.LockHeld);
+        // The run's own error first (the CLI could not read the release manifest, so no host was
+        // touched), then the lock, said plainly.
+        expect(r.stderr).toMatch(
+          /^error: OSS GET releases\/storage\/3\.2\.0\/manifest\.json failed .*corrupted/m,
+        );
         expect(r.stderr).toContain(
-          `error: the deploy lock on ${ENV_NAME} is still held by this run; run \`ferry unlock ${ENV_NAME}\`\n`,
+          `the deploy lock on ${ENV_NAME} is still held by this run; run \`ferry unlock ${ENV_NAME}\`\n`,
         );
         expect(r.stderr).not.toMatch(/rerunning is safe/);
         const out = JSON.parse(r.stdout) as {
           ok: boolean;
-          exitCode: number;
-          lock: { released: boolean; error: string; remedy: string };
-          outcomes: { host: string; error?: { code: string } }[];
+          error: { type: string; message: string; remedy: string; exitCode: number };
         };
-        expect(out).toMatchObject({ ok: false, exitCode: ExitCode.LockHeld, lock: { released: false } });
-        expect(out.lock.error).toMatch(/corrupted/);
-        expect(out.lock.remedy).toContain(`ferry unlock ${ENV_NAME}`);
-        // The canary refused the corrupted manifest; nothing switched.
-        expect(out.outcomes[0]?.error?.code).toBe('bad_signature');
+        expect(out).toMatchObject({
+          ok: false,
+          error: { type: 'LockHeldError', exitCode: ExitCode.LockHeld },
+        });
+        expect(out.error.message).toContain(`the deploy lock on ${ENV_NAME} is still held by this run`);
+        expect(out.error.remedy).toMatch(/corrupted/);
+        expect(out.error.remedy).toContain(`ferry unlock ${ENV_NAME}`);
         await expectUnchanged('3.1.0');
         expect(oss.getObject(lockKey())).toBeDefined();
 
