@@ -14,6 +14,7 @@ const PARTS: { name: string; load: () => Promise<{ part: Part }> }[] = [
   { name: 'upload', load: () => import('./parts/upload-memory') },
   { name: 'registry', load: () => import('./parts/registry') },
   { name: 'fleet', load: () => import('./parts/fleet') },
+  { name: 'rollback', load: () => import('./parts/rollback') },
   { name: 'downtime', load: () => import('./parts/downtime') },
   { name: 'publish', load: () => import('./parts/publish') },
   { name: 'artifact', load: () => import('./parts/artifact') },

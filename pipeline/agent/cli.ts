@@ -126,6 +126,7 @@ export async function runAgent(argv: string[], io: AgentIO): Promise<number> {
     const flags = parsed.values;
     if (command === 'version') {
       const platform = hostPlatform();
+      const root = typeof flags.root === 'string' && isAbsolute(flags.root) ? flags.root : null;
       report.result(true, {
         agentVersion: AGENT_VERSION,
         protocol: AGENT_PROTOCOL,
@@ -133,6 +134,8 @@ export async function runAgent(argv: string[], io: AgentIO): Promise<number> {
         // What the CLI checks a release's runtime against before it touches the host.
         arch: platform.rawArch,
         glibc: platform.glibc,
+        // One round trip tells the CLI what each host runs (a plain rollback refuses a split fleet).
+        ...(root ? { current: await currentVersion(hostPaths(resolve(root))) } : {}),
       });
       return ExitCode.Ok;
     }

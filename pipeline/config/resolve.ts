@@ -71,7 +71,14 @@ export interface EnvironmentConfig {
   /** Seconds each batch is watched after its gate before the next batch starts (0: no bake). */
   bakeSeconds: number;
   /** bind: the address the app listens on (HOST). */
-  service: { mode: 'systemd' | 'process'; workers: number; unitName: string; bind: string };
+  service: {
+    mode: 'systemd' | 'process';
+    workers: number;
+    unitName: string;
+    bind: string;
+    /** Seconds the replaced generation stays warm for a rollback (0: off). */
+    standbySeconds: number;
+  };
   lockTtlSeconds: number;
   /** Set when the environment runs in pull mode (environments.<e>.pull): see docs/pull.md. */
   pull?: PullConfig;
@@ -193,6 +200,7 @@ function resolveEnvironment(
       workers: e.service?.workers ?? 1,
       unitName: e.service?.unitName ?? appName,
       bind: e.service?.bind ?? (local ? '127.0.0.1' : '0.0.0.0'),
+      standbySeconds: e.service?.standbySeconds ?? 900,
     },
     lockTtlSeconds: e.lockTtlSeconds ?? 900,
     urlTtlSeconds: e.urlTtlSeconds ?? Math.max(900, (e.health?.timeoutSeconds ?? 60) * 3),

@@ -82,6 +82,15 @@ const Service = Type.Object(
         errorMessage: 'must be an IP address such as 0.0.0.0 or 127.0.0.1',
       }),
     ),
+    standbySeconds: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 7 * 86400,
+        default: 900,
+        description:
+          'How long the generation a deploy replaced stays up out of rotation, so a rollback to it starts no app (0: retire it at once; costs its memory meanwhile).',
+      }),
+    ),
     unitName: Type.Optional(
       Type.String({
         pattern: '^[A-Za-z0-9][A-Za-z0-9@._-]{0,127}$',

@@ -14,7 +14,7 @@ import { appendAudit } from './audit';
 import { bakeBatch } from './bake';
 import type { FleetContext } from './context';
 import { acquireEnvLock, envLockKey, type LockedRun, type LockNote, releaseAfter } from './env-lock';
-import { mapLimit, planBatches } from './plan';
+import { planBatches } from './plan';
 import { type HostOutcome, type RolloutResult, rollout } from './rollout';
 import { checkAgents, closeHosts, type HostHandle, type HostPlatformInfo, openHosts } from './session';
 
@@ -183,11 +183,13 @@ export async function rollbackEnv(ctx: FleetContext, opts: { to?: string }): Pro
     const bad = checkVersion(opts.to);
     if (bad) throw new FerryError(bad);
   }
-  return runFleetOp(ctx, 'rollback', opts.to ?? null, false, async (hosts) => {
-    if (!opts.to) await refuseSplitFleet(ctx, hosts);
+  return runFleetOp(ctx, 'rollback', opts.to ?? null, false, async (hosts, platforms) => {
+    if (!opts.to) await refuseSplitFleet(ctx, hosts, platforms);
+    // Every host at once (up to `concurrency`): a rollback returns to a release each host already has
+    // and ran, and at 2 a.m. its speed is the point. No canary, no batches.
     return rollout(
       hosts,
-      { batch: ctx.envCfg.batch, concurrency: ctx.envCfg.concurrency, canary: false },
+      { batch: '100%', concurrency: ctx.envCfg.concurrency, canary: false },
       {
         run: (h) =>
           runAgent(
@@ -219,16 +221,15 @@ export async function rollbackEnv(ctx: FleetContext, opts: { to?: string }): Pro
  * differ, and stepping back would move them further apart (hosts already rolled back would go back again),
  * so the operator names the target instead.
  */
-/** What each host serves now, asked of all hosts at once (read-only, no lock). */
-async function currentReleases(ctx: FleetContext, hosts: HostHandle[]) {
-  return mapLimit(hosts, ctx.envCfg.concurrency, async (h) => {
-    const s = await runAgent(h.t, h.host.path, 'status', { health: false });
-    return { host: h.host.name, current: (s.current as string | null | undefined) ?? null };
-  });
-}
-
-async function refuseSplitFleet(ctx: FleetContext, hosts: HostHandle[]): Promise<void> {
-  const currents = await currentReleases(ctx, hosts);
+async function refuseSplitFleet(
+  ctx: FleetContext,
+  hosts: HostHandle[],
+  platforms: Map<string, HostPlatformInfo>,
+): Promise<void> {
+  const currents = hosts.map((h) => ({
+    host: h.host.name,
+    current: platforms.get(h.host.name)?.current ?? null,
+  }));
   const versions = [...new Set(currents.map((c) => c.current))];
   if (versions.length <= 1) return;
   const where = currents.map((c) => `${c.host} on ${c.current ?? 'nothing'}`).join(', ');
@@ -257,7 +258,7 @@ async function runFleetOp(
   const hosts = await openHosts(envCfg, ctx.env);
   try {
     const platforms = await checkAgents(hosts, envCfg.concurrency);
-    if (dryRun) return await planOnly(ctx, hosts, op, version);
+    if (dryRun) return planOnly(ctx, hosts, platforms, op, version);
     // Pull mode: the channel follows where the hosts land, or pulling hosts would undo this push.
     const channel = await channelFollower(ctx);
     let channelError: unknown = null;
@@ -369,14 +370,18 @@ function revertHost(ctx: FleetContext, h: HostHandle, o: HostOutcome, version: s
   });
 }
 
-async function planOnly(
+function planOnly(
   ctx: FleetContext,
   hosts: HostHandle[],
+  platforms: Map<string, HostPlatformInfo>,
   op: 'deploy' | 'rollback',
   version: string | null,
-): Promise<FleetRunResult> {
-  const batches = planBatches(hosts, ctx.envCfg.batch, { canary: op === 'deploy' });
-  const currents = new Map((await currentReleases(ctx, hosts)).map((c) => [c.host, c.current]));
+): FleetRunResult {
+  const batches =
+    op === 'deploy'
+      ? planBatches(hosts, ctx.envCfg.batch, { canary: true })
+      : planBatches(hosts, '100%', { canary: false });
+  const currents = new Map(hosts.map((h) => [h.host.name, platforms.get(h.host.name)?.current ?? null]));
   const plan: { host: string; batch: number; current: string | null }[] = [];
   for (const [i, batch] of batches.entries()) {
     for (const h of batch) {

@@ -105,6 +105,8 @@ export interface HostPlatformInfo {
   arch: string;
   glibc: string | null;
   node: string;
+  /** The release `current` points to (null: none yet). */
+  current: string | null;
 }
 
 /** Refuses to drive a host whose agent is missing or speaks another protocol; returns each host's platform. */
@@ -121,6 +123,7 @@ export async function checkAgents(
         arch: typeof r.arch === 'string' ? r.arch : 'unknown',
         glibc: typeof r.glibc === 'string' ? r.glibc : null,
         node: String(r.node),
+        current: typeof r.current === 'string' ? r.current : null,
       });
     }
     if (!r.ok) problems.push(`${host.name}: no working agent (${r.error?.message ?? 'unknown error'})`);

@@ -133,6 +133,7 @@ async function setupHost(
           port: h.host.appPort,
           host: envCfg.service.bind,
           workers: envCfg.service.workers,
+          standbySec: envCfg.service.standbySeconds,
           healthPath: envCfg.health.path,
           healthTimeoutSec: envCfg.health.timeoutSeconds,
           mode: envCfg.service.mode,

@@ -28,6 +28,11 @@ export interface ServiceConfig {
   startTimeoutSec: number;
   /** How long a retired worker may finish in-flight requests before SIGKILL. */
   drainTimeoutSec: number;
+  /**
+   * How long the generation a deploy replaced stays up out of rotation, so a rollback to it needs no app
+   * start (0: retire it at once, as before).
+   */
+  standbySec: number;
   /** Hard cap on the unpacked size of one release (a decompression bomb stops here). */
   maxUnpackedBytes: number;
 }
@@ -46,6 +51,7 @@ export const SERVICE_DEFAULTS: Omit<ServiceConfig, 'app' | 'port'> = {
   lockTtlSec: 900,
   startTimeoutSec: 30,
   drainTimeoutSec: 10,
+  standbySec: 900,
   maxUnpackedBytes: 1024 * 1024 * 1024,
 };
 
@@ -82,6 +88,7 @@ export function parseServiceConfig(input: unknown): { config?: ServiceConfig; pr
   int('lockTtlSec', 10, 7 * 24 * 3600);
   int('startTimeoutSec', 1, 3600);
   int('drainTimeoutSec', 0, 3600);
+  int('standbySec', 0, 7 * 24 * 3600);
   int('maxUnpackedBytes', 1024, Number.MAX_SAFE_INTEGER);
   const env = c.env;
   if (typeof env !== 'object' || env === null || Array.isArray(env)) problems.push('env: must be an object');

@@ -9,8 +9,11 @@ export type SupervisorPhase = 'starting' | 'serving' | 'idle' | 'failing' | 'sto
 export interface WorkerInfo {
   pid: number;
   generation: number;
-  /** starting: not yet through the health gate; listening: receiving user connections; retiring: draining. */
-  state: 'starting' | 'listening' | 'retiring';
+  /**
+   * starting: not yet through the health gate; listening: receiving user connections; standby: the
+   * previous generation, up but out of rotation, for an instant rollback; retiring: draining.
+   */
+  state: 'starting' | 'listening' | 'standby' | 'retiring';
   /** The loopback port the worker really listens on; the supervisor hands it connections from the public one. */
   privatePort?: number;
 }
@@ -44,6 +47,8 @@ export interface SupervisorState {
   releaseDir: string | null;
   /** The Node runtime the serving generation runs on (its release's pin, or the supervisor's own). */
   runtime: { node: string; path: string } | null;
+  /** The generation kept warm for a rollback, and when it will be retired. */
+  standby: { generation: number; version: string; until: string } | null;
   /** The Node the supervisor itself runs on (the agent's runtime when it started): version and binary. */
   supervisorNode: { node: string; path: string };
   workers: WorkerInfo[];

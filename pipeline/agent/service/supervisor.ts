@@ -1,45 +1,20 @@
 // The service supervisor. It owns the public port (dispatch.ts) and runs the app as generations of workers.
 // A SIGHUP re-resolves `current` and starts a new generation on the runtime that release pins; each new
 // worker is proven healthy on a private port (worker.ts) BEFORE the generation receives a single user
-// connection. Only then does the rotation switch to it, in one step, and the old generation drain. A
-// generation that fails its gate is killed and the old one keeps serving as if nothing had happened.
-import { existsSync } from 'node:fs';
-import { readFile, realpath, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { MANIFEST_FILE, parseManifest } from '../../release/manifest';
+// connection. Only then does the rotation switch to it, in one step, and the old generation drain, or
+// wait out of rotation as the warm standby a rollback returns to without starting anything. A generation
+// that fails its gate is killed and the old one keeps serving as if nothing had happened.
+import { readFile, rm } from 'node:fs/promises';
 import { writeFileAtomic, writeJsonAtomic } from '../host/fsutil';
 import type { HostPaths } from '../host/paths';
 import { sleep } from '../host/proc';
-import { readMarker } from '../install/releases';
-import { findRuntime, runtimeNodePath } from '../runtime/layout';
 import { loadServiceConfig, type ServiceConfig } from './config';
 import type { ReloadRequest } from './control';
 import { Dispatcher } from './dispatch';
-import { parseDotenv } from './dotenv';
-import type { ReloadRecord, SupervisorState, WorkerInfo } from './supervisor-state';
+import { describeWorkers, type Generation, preloadPath, resolveGeneration } from './generation';
+import { proveAgain, WarmStandby } from './standby';
+import type { ReloadRecord, SupervisorState } from './supervisor-state';
 import { Worker, WorkerFailed } from './worker';
-
-interface Generation {
-  id: number;
-  releaseDir: string;
-  version: string;
-  exec: string;
-  env: Record<string, string>;
-  node: string;
-  /** The runtime's Node version; the agent's own when the release pins none. */
-  runtimeVersion: string;
-  /** Same fingerprint: same release, runtime, environment and size, so a reload has nothing to do. */
-  fingerprint: string;
-  workers: Set<Worker>;
-}
-
-/** Found next to the agent bundle on hosts, next to this file in development. */
-function preloadPath(): string {
-  const beside = join(dirname(process.argv[1] ?? ''), 'worker-preload.cjs');
-  if (existsSync(beside)) return beside;
-  return fileURLToPath(new URL('./worker-preload.cjs', import.meta.url));
-}
 
 export class Supervisor {
   private config: ServiceConfig;
@@ -47,6 +22,13 @@ export class Supervisor {
   private readonly preload = preloadPath();
   private serving: Generation | null = null;
   private starting: Generation | null = null;
+  /** The generation a deploy replaced, kept up out of rotation so a rollback to it starts nothing. */
+  private readonly standby = new WarmStandby((gen) => {
+    this.log(
+      `supervisor: retiring standby generation ${gen.id} (${gen.version}) after ${this.config.standbySec}s`,
+    );
+    this.retire(gen);
+  });
   private readonly retiring = new Set<Worker>();
   private nextGen = 1;
   private busy = false;
@@ -128,7 +110,7 @@ export class Supervisor {
       });
       await this.dispatcher.listen(this.config.host, this.config.port);
       const gateSec = await this.takeGateTimeout();
-      gen = await this.resolveGeneration();
+      gen = await resolveGeneration(this.paths, this.config);
       if (gen === null) {
         this.log('supervisor: no `current` release; serving nothing until the next reload');
         this.dispatcher.setRotation([]);
@@ -139,6 +121,8 @@ export class Supervisor {
         unchanged = true;
         gen = this.serving;
         this.log(`supervisor: generation ${gen.id} (${gen.version}) already serves this release`);
+      } else if (this.standby.generation?.fingerprint === gen.fingerprint && (await this.resume(gateSec))) {
+        gen = this.serving as Generation;
       } else {
         gen.id = this.nextGen++;
         this.log(
@@ -150,7 +134,7 @@ export class Supervisor {
         this.dispatcher.setRotation([...gen.workers]);
         this.retryDelayMs = 1000;
         this.crashes.consecutive = 0;
-        if (old) this.retire(old);
+        if (old) this.keepWarm(old);
         this.log(
           `supervisor: generation ${gen.id} (${gen.version}) serving${old ? `, retiring ${old.version}` : ''}`,
         );
@@ -198,56 +182,6 @@ export class Supervisor {
     return this.config.healthTimeoutSec;
   }
 
-  private async resolveGeneration(): Promise<Generation | null> {
-    let dir: string;
-    try {
-      dir = await realpath(this.paths.current);
-    } catch {
-      return null;
-    }
-    const manifest = parseManifest(await readFile(join(dir, MANIFEST_FILE)));
-    const marker = await readMarker(dir);
-    let node = process.execPath;
-    let runtimeVersion = process.versions.node;
-    if (marker?.runtime) {
-      const installed = await findRuntime(this.paths, marker.runtime);
-      if (!installed) {
-        throw new Error(
-          `${manifest.version} runs on node ${marker.runtime.version} (${marker.runtime.arch}), which is not installed under ${this.paths.runtimes}`,
-        );
-      }
-      node = runtimeNodePath(installed.dir);
-      runtimeVersion = marker.runtime.version;
-    }
-    let secrets: Record<string, string> = {};
-    try {
-      secrets = parseDotenv(await readFile(this.paths.sharedEnv, 'utf8'));
-    } catch {
-      secrets = {};
-    }
-    const env: Record<string, string> = {
-      NODE_ENV: 'production',
-      ...this.config.env,
-      ...secrets,
-      // Last: the port and host the agent health-checks are the ones the app must bind.
-      PORT: String(this.config.port),
-      HOST: this.config.host,
-      FERRY_RELEASE: manifest.version,
-    };
-    const fingerprint = JSON.stringify([dir, node, env, this.config.workers]);
-    return {
-      id: 0,
-      releaseDir: dir,
-      version: manifest.version,
-      exec: join(dir, manifest.entry),
-      env,
-      node,
-      runtimeVersion,
-      fingerprint,
-      workers: new Set(),
-    };
-  }
-
   private spawn(gen: Generation): Worker {
     const w = new Worker({
       exec: gen.exec,
@@ -290,6 +224,51 @@ export class Supervisor {
     }
   }
 
+  /** The replaced generation goes to standby (or is retired when standby is off or it has no live worker). */
+  private keepWarm(old: Generation): void {
+    const live = [...old.workers].filter((w) => w.state === 'listening' && !w.isDead());
+    if (this.config.standbySec <= 0 || live.length === 0) {
+      this.retire(old);
+      return;
+    }
+    for (const w of live) {
+      this.dispatcher.remove(w);
+      w.state = 'standby';
+      w.signal('standby');
+    }
+    const displaced = this.standby.keep(old, this.config.standbySec);
+    if (displaced) this.retire(displaced);
+  }
+
+  /**
+   * A rollback to the standby generation: every worker must pass the gate again on its private port, then
+   * the rotation moves back to it in one step. False (and the standby retired) when one does not.
+   */
+  private async resume(gateSec: number): Promise<boolean> {
+    const gen = this.standby.take();
+    if (!gen) return false;
+    const workers = [...gen.workers].filter((w) => w.state === 'standby' && !w.isDead());
+    const deadline = Date.now() + Math.min(gateSec, 5) * 1000;
+    if (workers.length !== this.config.workers || !(await proveAgain(workers, deadline))) {
+      this.log(`supervisor: standby generation ${gen.id} failed its gate; starting a new generation`);
+      this.retire(gen);
+      return false;
+    }
+    const old = this.serving;
+    for (const w of workers) {
+      w.signal('resume');
+      w.state = 'listening';
+    }
+    this.serving = gen;
+    this.dispatcher.setRotation(workers);
+    this.crashes.consecutive = 0;
+    if (old) this.retire(old);
+    this.log(
+      `supervisor: generation ${gen.id} (${gen.version}) back from standby, serving${old ? `, retiring ${old.version}` : ''}`,
+    );
+    return true;
+  }
+
   /** Old workers get SIGTERM (the app drains in-flight requests and exits), then SIGKILL after the drain time. */
   private retire(gen: Generation) {
     for (const w of gen.workers) {
@@ -308,6 +287,11 @@ export class Supervisor {
     gen.workers.delete(w);
     this.retiring.delete(w);
     this.dispatcher.remove(w);
+    // A standby worker that died: the standby is no longer whole, so a rollback starts afresh.
+    if (this.standby.generation === gen && w.state === 'standby') {
+      this.standby.take();
+      this.retire(gen);
+    }
     if (w.state === 'retiring' || w.state === 'discarded' || this.stopping || gen !== this.serving) {
       this.persist();
       return;
@@ -350,7 +334,12 @@ export class Supervisor {
     if (this.stopping) return;
     this.stopping = true;
     clearTimeout(this.retryTimer);
-    const all = [...(this.serving?.workers ?? []), ...(this.starting?.workers ?? []), ...this.retiring];
+    const all = [
+      ...(this.serving?.workers ?? []),
+      ...(this.starting?.workers ?? []),
+      ...(this.standby.take()?.workers ?? []),
+      ...this.retiring,
+    ];
     this.log(`supervisor: ${signal}: stopping ${all.length} worker(s)`);
     const closing = this.dispatcher.close();
     const exits = all.map(
@@ -371,20 +360,7 @@ export class Supervisor {
   }
 
   private snapshot(phase?: SupervisorState['phase']): SupervisorState {
-    const workers: WorkerInfo[] = [];
-    const gens = [this.serving, this.starting].filter((g): g is Generation => g !== null);
-    const seen = new Set<Worker>();
-    for (const w of [...gens.flatMap((g) => [...g.workers]), ...this.retiring]) {
-      if (seen.has(w) || w.state === 'discarded' || w.pid === undefined || w.isDead()) continue;
-      seen.add(w);
-      const gen = gens.find((g) => g.workers.has(w));
-      workers.push({
-        pid: w.pid,
-        generation: gen?.id ?? 0,
-        state: w.state === 'probing' ? 'starting' : (w.state as WorkerInfo['state']),
-        ...(w.privatePort !== null ? { privatePort: w.privatePort } : {}),
-      });
-    }
+    const workers = describeWorkers([this.serving, this.starting, this.standby.generation], this.retiring);
     const listening = this.serving !== null && this.dispatcher.size > 0;
     const computed: SupervisorState['phase'] = this.stopping
       ? 'stopping'
@@ -404,6 +380,13 @@ export class Supervisor {
       version: this.serving?.version ?? null,
       releaseDir: this.serving?.releaseDir ?? null,
       runtime: this.serving ? { node: this.serving.runtimeVersion, path: this.serving.node } : null,
+      standby: this.standby.generation
+        ? {
+            generation: this.standby.generation.id,
+            version: this.standby.generation.version,
+            until: new Date(this.standby.until ?? 0).toISOString(),
+          }
+        : null,
       supervisorNode: { node: process.versions.node, path: process.execPath },
       workers,
       startedAt: this.startedAt,

@@ -7,10 +7,48 @@
 // loopback port; the supervisor probes that port, and only once the whole generation is healthy does
 // it hand the worker user connections over IPC, which are fed to the app's server as if it had
 // accepted them itself. The app keeps seeing PORT as the public port, and needs no change.
+const http = require('node:http');
 const net = require('node:net');
 
 const publicPort = Number(process.env.FERRY_PUBLIC_PORT);
 let target = null;
+// Warm standby (after a newer generation took over): the worker stays up, so a rollback needs no app
+// start, but lets go of the keep-alive connections it still holds, or clients would keep talking to the
+// old release. A request still arriving on one is answered with Connection: close; one that stays idle
+// is ended only after IDLE_CLOSE_MS, since a client may be sending its next request on it right now
+// (ending it at once is how resets happen under load).
+const IDLE_CLOSE_MS = 300;
+let standby = false;
+let sweeper = null;
+const sockets = new Map();
+
+function track(server) {
+  if (!(server instanceof http.Server)) return;
+  server.on('connection', (socket) => {
+    sockets.set(socket, { busy: 0, idleSince: Date.now() });
+    socket.once('close', () => sockets.delete(socket));
+  });
+  // Before the app's own handler, which may answer at once: after that the headers are sent.
+  server.prependListener('request', (req, res) => {
+    const c = sockets.get(req.socket);
+    if (c) c.busy++;
+    if (standby && !res.headersSent) res.setHeader('connection', 'close');
+    res.once('close', () => {
+      if (!c) return;
+      c.busy--;
+      c.idleSince = Date.now();
+    });
+  });
+}
+
+function sweep() {
+  const now = Date.now();
+  for (const [socket, c] of sockets) if (c.busy === 0 && now - c.idleSince > IDLE_CLOSE_MS) socket.end();
+  if (sockets.size === 0 || !standby) {
+    clearInterval(sweeper);
+    sweeper = null;
+  }
+}
 
 function requestedPort(args) {
   const first = args[0];
@@ -28,6 +66,7 @@ net.Server.prototype.listen = function ferryListen(...args) {
   const callback = typeof args[args.length - 1] === 'function' ? args[args.length - 1] : undefined;
   if (target === null) {
     target = this;
+    track(this);
     this.once('listening', () => {
       const address = this.address();
       if (process.send && address && typeof address === 'object') {
@@ -39,7 +78,20 @@ net.Server.prototype.listen = function ferryListen(...args) {
 };
 
 process.on('message', (message, socket) => {
-  if (message === null || typeof message !== 'object' || message.ferry !== 'conn' || !socket) return;
+  if (message === null || typeof message !== 'object') return;
+  if (message.ferry === 'standby') {
+    standby = true;
+    if (sweeper === null) {
+      sweeper = setInterval(sweep, 50);
+      sweeper.unref();
+    }
+    return;
+  }
+  if (message.ferry === 'resume') {
+    standby = false;
+    return;
+  }
+  if (message.ferry !== 'conn' || !socket) return;
   // A hand-off can cross the SIGTERM that retires this worker: the app's server, draining, still
   // answers it (with Connection: close) rather than the client seeing a reset.
   if (target === null) {

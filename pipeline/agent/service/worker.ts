@@ -6,7 +6,7 @@ import { sleep } from '../host/proc';
 import { type Probe, probeAt } from './health';
 import { OutputTail } from './output-tail';
 
-export type WorkerState = 'starting' | 'probing' | 'listening' | 'retiring' | 'discarded';
+export type WorkerState = 'starting' | 'probing' | 'listening' | 'standby' | 'retiring' | 'discarded';
 
 export interface WorkerSpec {
   /** The release's entry, absolute. */
@@ -146,6 +146,18 @@ export class Worker {
       await sleep(pause);
       pause = Math.min(pause * 2, 250);
     }
+  }
+
+  /** One probe of the private port (a standby worker before it takes traffic again). */
+  probe(timeoutMs = 2000): Promise<Probe> {
+    if (this.privatePort === null || this.isDead())
+      return Promise.resolve({ ok: false, error: 'not listening' });
+    return probeAt('127.0.0.1', this.privatePort, this.spec, timeoutMs);
+  }
+
+  /** Tells the preload to let go of its keep-alive connections (standby) or to serve again (resume). */
+  signal(what: 'standby' | 'resume'): void {
+    if (this.child.connected) this.child.send({ ferry: what }, () => {});
   }
 
   /** Output written just before an exit may still be in the pipe: give it a moment to arrive. */

@@ -64,7 +64,7 @@ describe('releases.yaml validation', () => {
       concurrency: 10,
       lockTtlSeconds: 900,
       health: { path: '/healthz', timeoutSeconds: 60, intervalMs: 500 },
-      service: { mode: 'systemd', workers: 1, unitName: 'shop', bind: '0.0.0.0' },
+      service: { mode: 'systemd', workers: 1, unitName: 'shop', bind: '0.0.0.0', standbySeconds: 900 },
     });
     expect(prod?.hosts).toEqual([
       { name: '10.0.0.1', address: '10.0.0.1', port: 22, appPort: 3000, path: '/srv/shop' },

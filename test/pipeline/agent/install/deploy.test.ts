@@ -124,10 +124,13 @@ describe.sequential('agent deploy, rollback and prune on one host', () => {
       sup.generation,
       sup.generation,
     ]);
-    // The retired workers drain and exit on their own.
-    await expect
-      .poll(async () => (await readJson(host.paths.supervisorState)).workers.length, { timeout: 10_000 })
-      .toBe(2);
+    // The replaced workers stay up out of rotation, as the warm standby a rollback returns to.
+    expect(sup.standby).toMatchObject({ generation: before.generation, version: '1.0.0' });
+    expect(
+      sup.workers
+        .filter((w: { state: string }) => w.state === 'standby')
+        .map((w: { generation: number }) => w.generation),
+    ).toEqual([before.generation, before.generation]);
     expect(await state()).toEqual({ bad: [], lastGood: '2.0.0', previous: '1.0.0' });
   });
 
