@@ -49,6 +49,8 @@ export const errors = {
       'quota_exceeded',
       `upload would exceed your storage quota (${used} of ${quota} bytes used)`,
     ),
+  /** A feature the operator has not configured; 503 so the message (what to set) reaches the client. */
+  notConfigured: (message: string) => new AppError(503, 'not_configured', message),
   notMultipart: () =>
     new AppError(
       415,

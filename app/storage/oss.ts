@@ -3,6 +3,8 @@ import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import type OSS from 'ali-oss';
 import { StorageUnavailableError } from '../errors';
+import { contentDisposition } from '../http/content-disposition';
+import { isActiveContent } from './category';
 import { FILES_PREFIX, objectKey, parseFileId, parseObjectKey, userPrefix } from './keys';
 import { type CredentialsProvider, OssClientSource, type OssCredentials } from './oss-client';
 import { DEFAULT_RETRY, isRetryable, type RetryOptions, withRetry } from './retry';
@@ -139,7 +141,14 @@ export class OssStorage implements StorageBackend {
             size: String(record.size),
             created: record.createdAt,
           },
-          headers: { 'Content-Type': record.contentType },
+          // The CDN and presigned URLs serve the object's own headers: a file that a browser would
+          // render as a page (HTML, SVG…) is stored as an attachment, so it downloads instead.
+          headers: {
+            'Content-Type': record.contentType,
+            ...(isActiveContent(record.contentType)
+              ? { 'Content-Disposition': contentDisposition(record.name) }
+              : {}),
+          },
         } as unknown as OSS.CopyObjectOptions),
       );
     } finally {

@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { checkCapacity } from '../../alerts/capacity';
 import type { AppContext } from '../../context';
 import { AppError, errors } from '../../errors';
+import { bodyTimeout } from '../../http/slow-clients';
 import { categoryOf, resolveContentType } from '../../storage/category';
 import { newFileId } from '../../storage/keys';
 import { bearer, ErrorBody, errorResponses, FileBody } from '../schemas';
@@ -126,6 +127,8 @@ export const uploadRoute: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async
           throw err;
         }
       } catch (err) {
+        const cut = bodyTimeout(request.raw);
+        if (cut) throw cut;
         if (!(err instanceof AppError) && (err === part.file.errored || request.raw.aborted)) {
           throw errors.badRequest(
             'upload_aborted',

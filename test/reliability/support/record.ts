@@ -12,7 +12,9 @@ export type Suite =
   | 'registry-faults'
   | 'disk-full'
   | 'service-hostile'
-  | 'service-concurrency';
+  | 'service-concurrency'
+  | 'service-slow-clients'
+  | 'service-floods';
 
 export interface CaseRecord {
   suite: Suite;
