@@ -14,7 +14,8 @@ export type Suite =
   | 'service-hostile'
   | 'service-concurrency'
   | 'service-slow-clients'
-  | 'service-floods';
+  | 'service-floods'
+  | 'secret-files';
 
 export interface CaseRecord {
   suite: Suite;

@@ -69,6 +69,27 @@ const SECTIONS: { suite: Suite; title: string; file: string; intro: string }[] =
     file: 'service-concurrency.test.ts',
     intro: 'Concurrent uploads from several users against a real listening server (disk backend).',
   },
+  {
+    suite: 'service-slow-clients',
+    title: 'Storage service: slow clients and connection floods',
+    file: 'service-slow-clients.test.ts',
+    intro:
+      'Raw sockets against a real listening server with the limits set low (hundreds of milliseconds): headers and bodies trickled a byte at a time, bodies that stop, idle keep-alive sockets, more connections than MAX_CONNECTIONS. Each case asserts who closed the connection and what the client was told.',
+  },
+  {
+    suite: 'service-floods',
+    title: 'Storage service: file floods, big listings and the usage race',
+    file: 'service-floods.test.ts',
+    intro:
+      'One user with many files (empty ones included) against a real listening server: the per-user file limit and minimum charge, listings that cost the page and not the total while the event loop stays responsive, and usage that no listing can roll back.',
+  },
+  {
+    suite: 'secret-files',
+    title: 'Secret files on a host',
+    file: 'secret-files.test.ts',
+    intro:
+      'The write script behind `writeFileArgv` (shared/.env with AUTH_SECRET, pull.json), run for real while a second, unprivileged local user (uid 65534) tries to read the file being written.',
+  },
 ];
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ').trim();
