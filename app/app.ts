@@ -89,7 +89,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const ctx: AppContext = {
     config,
     storage,
-    usage: new UsageService(storage, config.usageCacheSeconds),
+    usage: new UsageService(storage, config.usageCacheSeconds, config.minFileChargeBytes),
     monitor: capacityBytes
       ? new CapacityMonitor(
           capacityBytes,
@@ -128,6 +128,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(fileRoutes, { ctx });
   await app.register(usageRoute, { ctx });
 
+  app.addHook('onClose', async () => storage.close());
   app.addHook('onReady', async () => {
     await storage.init();
     const monitor = ctx.monitor;

@@ -533,7 +533,11 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 beforeAll(async () => {
   backend = await startBackend('disk');
-  svc = await startApp(backend, { MAX_UPLOAD_BYTES: String(MAX), USER_QUOTA_BYTES: String(QUOTA) });
+  svc = await startApp(backend, {
+    MAX_UPLOAD_BYTES: String(MAX),
+    USER_QUOTA_BYTES: String(QUOTA),
+    MIN_FILE_CHARGE: '1',
+  });
   alice = await upload(svc, 'alice', 'notes.txt', aliceBytes, 'text/plain');
   await upload(svc, 'alice', 'more.txt', aliceBytes, 'text/plain');
   bob = await upload(svc, 'bob', 'private.txt', bobBytes, 'text/plain');
