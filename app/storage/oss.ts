@@ -7,7 +7,7 @@ import type { CatalogOptions } from '../catalog/types';
 import { StorageUnavailableError } from '../errors';
 import { contentDisposition } from '../http/content-disposition';
 import { isActiveContent } from './category';
-import { FILES_PREFIX, objectKey, parseFileId, parseObjectKey, userPrefix } from './keys';
+import { FILES_PREFIX, objectKey, parseFileId } from './keys';
 import { type CredentialsProvider, OssClientSource, type OssCredentials } from './oss-client';
 import { DEFAULT_RETRY, isRetryable, type RetryOptions, withRetry } from './retry';
 import { UploadTally } from './streams';
