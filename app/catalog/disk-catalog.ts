@@ -14,6 +14,8 @@ interface DiskUser extends Loaded {
   /** Bytes of the log applied so far, and the file they came from (a compaction makes a new one). */
   offset: number;
   ino: number;
+  /** Log size at which only an unfinished line was left (a crash mid-append): no need to read it again. */
+  stuckAt: number;
   catchingUp: Promise<void> | null;
 }
 
@@ -136,7 +138,7 @@ export class DiskCatalog implements Catalog {
     } catch {
       st = { size: 0, ino: -1 };
     }
-    if (st.ino === u.ino && st.size === u.offset) return Promise.resolve();
+    if (st.ino === u.ino && (st.size === u.offset || st.size === u.stuckAt)) return Promise.resolve();
     u.catchingUp ??= (async () => {
       try {
         if (st.ino !== u.ino || st.size < u.offset) {
@@ -158,7 +160,11 @@ export class DiskCatalog implements Catalog {
     while (u.offset < size) {
       const text = await readLogRange(this.logOf(userId), u.offset, Math.min(size, u.offset + CHUNK_BYTES));
       const { ops, consumed } = parseLog(text);
-      if (consumed === 0) break; // a line still being written; the next look reads it
+      if (consumed === 0) {
+        // A line still being written, or cut short for good: read it again only once the log grows.
+        u.stuckAt = size;
+        break;
+      }
       for (const op of ops) {
         if (op.op === '+') u.index.add(entryOf(op.record));
         else u.index.remove(op.id);
@@ -184,6 +190,7 @@ export class DiskCatalog implements Catalog {
       lastUsed: Date.now(),
       offset: 0,
       ino: -1,
+      stuckAt: -1,
       catchingUp: null,
       built: false,
     };

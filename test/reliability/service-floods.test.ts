@@ -2,7 +2,7 @@
 // listings served from the catalog's index (never a walk of storage on the request path), workers that
 // share a folder agreeing at once, the background reconcile, and the usage race of a slow listing.
 import { createHash } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newFileId, objectKey } from '../../app/storage/keys';
@@ -281,6 +281,40 @@ describe('the background reconcile on the disk backend', () => {
         expect(ids!.sort()).toEqual([kept.id, orphan!].sort());
         expect((await getJson<Usage>(svc, 'drift', '/v1/usage')).files).toBe(2);
         note('orphan folder listed, vanished folder dropped; usage 2 files');
+      },
+    ),
+  );
+});
+
+describe('a log line cut short on the disk backend', () => {
+  let backend: Backend;
+  let svc: RunningApp;
+
+  beforeAll(async () => {
+    backend = await startBackend('disk');
+    svc = await startApp(backend, { USAGE_CACHE_SECONDS: '3600' });
+  });
+  afterAll(async () => {
+    await svc?.close();
+    await backend?.close();
+  });
+
+  it(
+    'a half-written line at the end of the index log costs neither the entries around it nor later ones',
+    recorded(
+      {
+        suite: SUITE,
+        case: 'disk: the index log ends in half a line (a crash mid-append)',
+        proves: 'the torn line is skipped; files before it and uploads after it are all listed and counted',
+      },
+      async (note) => {
+        const before = await upload(svc, 'torn', 'before.txt', 'b');
+        await appendFile(path.join(backend.dir!, 'index', 'torn.log'), '\n+{"id":"o01kx');
+        expect((await listAll(svc, 'torn', 10)).length).toBe(1);
+        const after = await upload(svc, 'torn', 'after.txt', 'a');
+        expect(await listAll(svc, 'torn', 10)).toEqual([after.id, before.id]);
+        expect((await getJson<Usage>(svc, 'torn', '/v1/usage')).files).toBe(2);
+        note('torn line skipped; both files listed, usage 2 files');
       },
     ),
   );
