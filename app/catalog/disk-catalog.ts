@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { CATEGORIES } from '../storage/category';
-import { FILES_PREFIX, isUserId, objectKey, parseFileId } from '../storage/keys';
+import { FILES_PREFIX, isUserId, objectKey } from '../storage/keys';
 import type { FileRecord } from '../storage/types';
 import { appendToLog, deleteLine, LOG_HEADER, type LogOp, parseLog, putLine, readLogRange } from './disk-log';
+import { fileExists, readDirNames, walkUser, YIELD_EVERY, yieldToLoop } from './disk-walk';
 import { type Loaded, LoadedUsers } from './loaded-users';
 import type { Catalog, CatalogOptions, CatalogPage, PageQuery, UserUsage } from './types';
 import { type IndexEntry, UserIndex } from './user-index';
@@ -21,11 +21,6 @@ interface DiskUser extends Loaded {
 
 // A cold load or a catch-up reads the log this much at a time, so no single step blocks for long.
 const CHUNK_BYTES = 1024 * 1024;
-const WALK_CONCURRENCY = 16;
-// Walks and builds give the event loop back this often: a folder of 100,000 ids is otherwise one
-// uninterrupted loop of a few hundred milliseconds, and every request would wait for it.
-const YIELD_EVERY = 2000;
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * The disk backend's catalog. The truth is the folder tree; the index is a per-user log
@@ -223,7 +218,7 @@ export class DiskCatalog implements Catalog {
    * two processes building at once agree on one; appends made meanwhile to the other are not lost.
    */
   private async build(userId: string): Promise<void> {
-    const records = await this.walk(userId, () => true);
+    const records = await walkUser(this.root, userId, () => true);
     const tmp = path.join(this.indexDir, `.${userId}.${process.pid}.${randomUUID()}.tmp`);
     const handle = await fs.open(tmp, 'wx');
     try {
@@ -253,7 +248,7 @@ export class DiskCatalog implements Catalog {
     const before = await this.current(userId);
     const knownBefore = new Set(before.index.ids());
     const onDisk = new Set<string>();
-    const missing = await this.walk(userId, (id) => {
+    const missing = await walkUser(this.root, userId, (id) => {
       onDisk.add(id);
       return !knownBefore.has(id);
     });
@@ -265,51 +260,15 @@ export class DiskCatalog implements Catalog {
     }
     for (const record of missing) {
       if (u.index.get(record.id) || deletedMeanwhile.has(record.id)) continue;
-      if (await exists(this.pathOf(userId, record.id))) await this.added(record);
+      if (await fileExists(this.pathOf(userId, record.id))) await this.added(record);
     }
     let seen = 0;
     for (const id of knownBefore) {
       if (++seen % YIELD_EVERY === 0) await yieldToLoop();
       if (onDisk.has(id) || !u.index.get(id)) continue;
       // Gone from the tree: check once more, it may only have been renamed into place after the walk.
-      if (!(await exists(this.pathOf(userId, id)))) await this.removed(userId, id);
+      if (!(await fileExists(this.pathOf(userId, id)))) await this.removed(userId, id);
     }
-  }
-
-  /** The records of the user's files for which `want(id)` is true, read from their meta.json. */
-  private async walk(userId: string, want: (id: string) => boolean): Promise<FileRecord[]> {
-    const dirs: string[] = [];
-    for (const category of CATEGORIES) {
-      const base = path.join(this.filesDir, userId, category);
-      for (const yyyy of await readDirNames(base)) {
-        for (const mm of await readDirNames(path.join(base, yyyy))) {
-          const monthDir = path.join(base, yyyy, mm);
-          const ids = await readDirNames(monthDir);
-          for (let i = 0; i < ids.length; i++) {
-            if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToLoop();
-            const id = ids[i]!;
-            // Only folders objectKey could have made: anything else is foreign debris.
-            if (parseFileId(id)?.category !== category) continue;
-            if (this.pathOf(userId, id) !== path.join(monthDir, id)) continue;
-            if (want(id)) dirs.push(path.join(monthDir, id));
-          }
-        }
-      }
-    }
-    const out: FileRecord[] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < dirs.length) {
-        const dir = dirs[next++]!;
-        try {
-          out.push(JSON.parse(await fs.readFile(path.join(dir, 'meta.json'), 'utf8')) as FileRecord);
-        } catch {
-          // Deleted since the readdir, or not a complete file: not part of the index.
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: WALK_CONCURRENCY }, worker));
-    return out;
   }
 
   private pathOf(userId: string, id: string): string {
@@ -319,23 +278,6 @@ export class DiskCatalog implements Catalog {
 
 function entryOf(record: FileRecord): IndexEntry {
   return { id: record.id, size: record.size, category: record.category, record };
-}
-
-async function readDirNames(dir: string): Promise<string[]> {
-  try {
-    return (await fs.readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
-    throw err;
-  }
-}
-
-async function exists(dir: string): Promise<boolean> {
-  return fs.stat(path.join(dir, 'meta.json')).then(
-    () => true,
-    () => false,
-  );
 }
 
 function statSize(file: string): number {
