@@ -89,9 +89,11 @@ export class DiskCatalog implements Catalog {
     let total = 0;
     for (const userId of (await readDirNames(this.filesDir)).filter(isUserId)) {
       const loaded = this.users.peek(userId);
+      // A user not in memory is read (or, without a log yet, built) without keeping it: the total must
+      // not push the users who are being served out of the cache.
       total += loaded
         ? (await this.current(userId)).index.usage().bytes
-        : (await this.read(userId)).index.usage().bytes;
+        : (await this.load(userId)).index.usage().bytes;
     }
     return total;
   }

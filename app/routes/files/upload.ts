@@ -36,7 +36,7 @@ export const uploadRoute: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async
         summary: 'Upload a file (multipart/form-data, field "file")',
         security: bearer,
         querystring: Type.Object({}, { additionalProperties: false }),
-        response: { 201: FileBody, 413: ErrorBody, 415: ErrorBody, ...errorResponses },
+        response: { 201: FileBody, 408: ErrorBody, 413: ErrorBody, 415: ErrorBody, ...errorResponses },
       },
       config: {
         // The body is streamed by the handler, not validated; describe it for the OpenAPI document only.
