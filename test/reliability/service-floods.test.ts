@@ -451,6 +451,37 @@ describe('OSS: a slow listing cannot roll usage back', () => {
   );
 
   it(
+    'a file deleted during a slow reconcile walk stays deleted',
+    recorded(
+      {
+        suite: SUITE,
+        case: 'OSS: a 600 KiB file deleted while a slow reconcile walk that listed it runs',
+        proves:
+          'the walk cannot bring a deleted file back into usage: the full quota is free again afterwards',
+      },
+      async (note) => {
+        const oss = backend.oss!;
+        const user = 'racer3';
+        const f = await upload(svc, user, 'gone.bin', Buffer.alloc(600 * 1024, 3));
+        oss.faults.latency(1500, { op: 'ListObjectsV2' });
+        const walking = storage.catalog.reconcileAll();
+        await new Promise((r) => setTimeout(r, 200));
+        const del = await fetch(`${svc.base}/v1/files/${f.id}`, {
+          method: 'DELETE',
+          headers: await svc.auth(user),
+        });
+        expect(del.status).toBe(204);
+        await walking;
+        oss.faults.latency(0);
+        expect(await getJson<Usage>(svc, user, '/v1/usage')).toMatchObject({ bytes: 0, files: 0 });
+        expect(await listAll(svc, user, 10)).toEqual([]);
+        expect((await tryUpload(svc, user, 1000 * 1024)).status).toBe(201);
+        note('deleted during the walk; usage 0 after it; a 1000 KiB upload then fits the 1 MiB quota');
+      },
+    ),
+  );
+
+  it(
     'an upload that finishes during a slow reconcile walk still counts',
     recorded(
       {
