@@ -53,6 +53,14 @@ export class DiskCatalog implements Catalog {
 
   async init(): Promise<void> {
     await fs.mkdir(this.indexDir, { recursive: true });
+    // Logs being built are written under a temp name first; a crash mid-build leaves one behind.
+    const hourAgo = Date.now() - 3600_000;
+    for (const name of await fs.readdir(this.indexDir)) {
+      if (!name.endsWith('.tmp')) continue;
+      const file = path.join(this.indexDir, name);
+      const st = await fs.stat(file).catch(() => null);
+      if (st && st.mtimeMs < hourAgo) await fs.rm(file, { force: true });
+    }
   }
 
   close(): void {
