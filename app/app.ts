@@ -68,7 +68,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const metrics = createMetrics();
-  guardBodies(app.server, config.connections.body, app.log);
+  const slowClients = guardBodies(app.server, config.connections.body, app.log);
   // Past the cap Node closes new connections at once, before any JavaScript runs for them: a flood of
   // idle sockets costs this process a counter, not memory and file descriptors.
   app.server.maxConnections = config.connections.maxConnections;
@@ -102,6 +102,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     release: deps.release ?? DEV_RELEASE,
     urlSigner: createUrlSigner(config.auth.secret),
     auth,
+    slowClients,
     state: { closing: false },
   };
 

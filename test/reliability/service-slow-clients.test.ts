@@ -5,7 +5,15 @@
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Backend, type RunningApp, rawMultipart, startApp, startBackend, walk } from '../app/support';
+import {
+  type Backend,
+  type RunningApp,
+  rawMultipart,
+  startApp,
+  startBackend,
+  upload,
+  walk,
+} from '../app/support';
 import { recorded } from './support/record';
 
 const SUITE = 'service-slow-clients';
@@ -363,6 +371,69 @@ describe('many slow bodies at once', () => {
         await sleep(100);
         expect((await walk(backend.dir!)).filter((f) => f.startsWith('tmp/'))).toEqual([]);
         note('100 × 408; /healthz 200 while they trickled; tmp/ empty');
+      },
+    ),
+  );
+});
+
+describe('downloads to clients that stop reading', () => {
+  let backend: Backend;
+  let svc: RunningApp;
+  let file: { id: string; size: number };
+  const SIZE = 48 * 1024 * 1024;
+
+  beforeAll(async () => {
+    backend = await startBackend('disk');
+    svc = await startApp(backend, { ...LIMITS, USER_QUOTA_BYTES: '1GiB' });
+    file = await upload(svc, 'reader', 'big.bin', Buffer.alloc(SIZE, 7));
+  });
+  afterAll(async () => {
+    for (const r of opened.splice(0)) r.socket.destroy();
+    await svc?.close();
+    await backend?.close();
+  });
+
+  it(
+    'a download whose client stops reading is let go; one read slowly but steadily completes',
+    recorded(
+      {
+        suite: SUITE,
+        case: 'disk: a 48 MiB download, the client stops reading after the headers',
+        proves:
+          'a stalled download is closed after BODY_IDLE_TIMEOUT_MS (it would hold the connection and the open file for ever); a reader that keeps pausing but keeps reading gets every byte',
+      },
+      async (note) => {
+        const request = async () =>
+          `GET /v1/files/${file.id}/content HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${await svc.token('reader')}\r\n\r\n`;
+        const stalled = new Raw(svc.base);
+        stalled.write(await request());
+        await waitForResponse(stalled);
+        stalled.socket.pause();
+        expect(stalled.status()).toBe(200);
+        // A paused socket notices nothing: read again once the idle limit has long passed. The server
+        // must have let go by then, so what arrives is short of the file and the socket closes.
+        await sleep(3000);
+        stalled.socket.resume();
+        expect(await stalled.closedWithin()).toBe(true);
+        expect(stalled.received.length).toBeLessThan(SIZE);
+
+        const steady = new Raw(svc.base);
+        let bytes = 0;
+        steady.socket.on('data', (d: Buffer) => {
+          bytes += d.length;
+        });
+        steady.write(await request());
+        while (!steady.closed && bytes < SIZE) {
+          steady.socket.pause();
+          await sleep(300);
+          steady.socket.resume();
+          await sleep(20);
+        }
+        expect(bytes).toBeGreaterThan(SIZE);
+        expect(steady.status()).toBe(200);
+        note(
+          `stalled reader closed by the server; a reader pausing 300 ms at a time received all ${SIZE} bytes`,
+        );
       },
     ),
   );
