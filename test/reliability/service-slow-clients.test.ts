@@ -12,6 +12,7 @@ import {
   startApp,
   startBackend,
   upload,
+  waitFor,
   walk,
 } from '../app/support';
 import { recorded } from './support/record';
@@ -189,37 +190,61 @@ describe.each(['disk', 'oss'] as const)('slow clients on the %s backend', (kind)
           'the cut upload leaves no temp file, and its quota reservation is released (a second upload that did not fit beside it fits after)',
       },
       async (note) => {
-        const { raw, boundary } = await startUpload('holder');
-        const chunk = (data: string | Buffer) => {
-          const b = Buffer.from(data);
-          return Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from('\r\n')]);
-        };
-        raw.write(chunk(multipartHead(boundary)));
-        raw.write(chunk(Buffer.alloc(90_000, 0x62)));
-        // The reservation is taken once the bytes arrive: a second upload that would pass the quota
-        // beside it is refused while it lives.
-        let blocked = 0;
-        for (let i = 0; i < 40 && blocked !== 413; i++) {
-          await sleep(25);
-          blocked = (await tryUpload(svc, 'holder', 20_000)).status;
+        // Its own server with windows of 3 s: the quota probes below must not outlast the upload's
+        // first window, however busy the machine is.
+        const roomy = await startApp(backend, {
+          ...LIMITS,
+          BODY_IDLE_TIMEOUT_MS: '3000',
+          BODY_RATE_WINDOW_MS: '3000',
+        });
+        try {
+          const raw = new Raw(roomy.base);
+          const boundary = 'slowslowslow';
+          raw.write(
+            `POST /v1/files HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${await roomy.token('holder')}\r\n` +
+              `Content-Type: multipart/form-data; boundary=${boundary}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+          );
+          const chunk = (data: string | Buffer) => {
+            const b = Buffer.from(data);
+            return Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from('\r\n')]);
+          };
+          raw.write(chunk(multipartHead(boundary)));
+          raw.write(chunk(Buffer.alloc(90_000, 0x62)));
+          // The reservation grows as the bytes arrive: a second upload that would pass the quota beside
+          // it is refused while it lives. A probe that still fitted is taken out again.
+          let blocked = 0;
+          for (let i = 0; i < 40 && blocked !== 413; i++) {
+            await sleep(25);
+            const probe = await tryUpload(roomy, 'holder', 20_000);
+            blocked = probe.status;
+            if (probe.id)
+              await fetch(`${roomy.base}/v1/files/${probe.id}`, {
+                method: 'DELETE',
+                headers: await roomy.auth('holder'),
+              });
+          }
+          expect(blocked).toBe(413);
+          const tempWhileRunning = (await backend.written()).filter((k) => k.startsWith('tmp/')).length;
+          let sent = 0;
+          while (!raw.closed && sent < 300) {
+            raw.write(chunk('c'));
+            sent++;
+            await Promise.race([sleep(50), raw.done]);
+          }
+          expect(await raw.closedWithin()).toBe(true);
+          expect(raw.status()).toBe(408);
+          await waitFor(
+            async () => !(await backend.written()).some((k) => k.startsWith('tmp/')),
+            'temp files to go',
+          );
+          expect((await tryUpload(roomy, 'holder', 20_000)).status).toBe(201);
+          note(
+            `413 beside it while it ran (${tempWhileRunning} temp entr${tempWhileRunning === 1 ? 'y' : 'ies'}); ` +
+              `408 after ${sent} trickled chunks; no temp left; the same upload then got 201`,
+          );
+        } finally {
+          await roomy.close();
         }
-        expect(blocked).toBe(413);
-        const tempWhileRunning = (await backend.written()).filter((k) => k.startsWith('tmp/')).length;
-        let sent = 0;
-        while (!raw.closed && sent < 200) {
-          raw.write(chunk('c'));
-          sent++;
-          await Promise.race([sleep(50), raw.done]);
-        }
-        expect(await raw.closedWithin()).toBe(true);
-        expect(raw.status()).toBe(408);
-        await sleep(100);
-        expect((await backend.written()).filter((k) => k.startsWith('tmp/'))).toEqual([]);
-        expect((await tryUpload(svc, 'holder', 20_000)).status).toBe(201);
-        note(
-          `413 beside it while it ran (${tempWhileRunning} temp entr${tempWhileRunning === 1 ? 'y' : 'ies'}); ` +
-            `408 after ${sent} trickled chunks; no temp left; the same upload then got 201`,
-        );
       },
     ),
   );
@@ -368,8 +393,10 @@ describe('many slow bodies at once', () => {
         await Promise.all(raws.map((r) => r.trickle(Buffer.alloc(400, 0x65), 100)));
         expect(await Promise.all(raws.map((r) => r.closedWithin()))).toEqual(raws.map(() => true));
         expect(raws.map((r) => r.status())).toEqual(raws.map(() => 408));
-        await sleep(100);
-        expect((await walk(backend.dir!)).filter((f) => f.startsWith('tmp/'))).toEqual([]);
+        await waitFor(
+          async () => !(await walk(backend.dir!)).some((f) => f.startsWith('tmp/')),
+          'temp folders to go',
+        );
         note('100 × 408; /healthz 200 while they trickled; tmp/ empty');
       },
     ),
@@ -439,15 +466,19 @@ describe('downloads to clients that stop reading', () => {
   );
 });
 
-async function tryUpload(svc: RunningApp, user: string, size: number): Promise<{ status: number }> {
+async function tryUpload(
+  svc: RunningApp,
+  user: string,
+  size: number,
+): Promise<{ status: number; id?: string }> {
   const { body, contentType } = rawMultipart([{ filename: 'fits.bin', body: Buffer.alloc(size, 1) }]);
   const res = await fetch(`${svc.base}/v1/files`, {
     method: 'POST',
     headers: { authorization: `Bearer ${await svc.token(user)}`, 'content-type': contentType },
     body,
   });
-  await res.arrayBuffer();
-  return { status: res.status };
+  const json = (await res.json()) as { id?: string };
+  return { status: res.status, id: json.id };
 }
 
 async function waitForResponse(raw: Raw, marker = '\r\n\r\n'): Promise<void> {
