@@ -81,6 +81,10 @@ export class DiskCatalog implements Catalog {
     return this.users.peek(userId)?.index.chargedBytes;
   }
 
+  counts(userId: string, id: string): boolean {
+    return this.users.peek(userId)?.index.get(id) !== undefined;
+  }
+
   async added(record: FileRecord): Promise<void> {
     await appendToLog(this.logOf(record.userId), putLine(record));
     // Applied here at once too, so this process's next quota check sees it; reading the line back from

@@ -77,6 +77,10 @@ export class OssCatalog implements Catalog {
     return this.users.peek(userId)?.index.chargedBytes;
   }
 
+  counts(userId: string, id: string): boolean {
+    return this.users.peek(userId)?.index.get(id) !== undefined;
+  }
+
   async added(record: FileRecord): Promise<void> {
     this.change(record.userId, { op: '+', record });
   }

@@ -20,6 +20,8 @@ export interface Catalog {
   usage(userId: string): Promise<UserUsage>;
   /** The quota-relevant bytes already known in memory, without waiting: undefined if not loaded. */
   chargedBytes(userId: string): number | undefined;
+  /** Whether the loaded index counts this file already (no waiting; false when not loaded). */
+  counts(userId: string, id: string): boolean;
   /** Called by the backend once a file is stored, or removed. */
   added(record: FileRecord): Promise<void>;
   removed(userId: string, id: string): Promise<void>;

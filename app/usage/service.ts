@@ -7,6 +7,8 @@ export type { CategoryUsage, UserUsage } from '../catalog/user-index';
 export interface Reservation {
   /** Bytes of this upload received so far. */
   bytes: number;
+  /** The file's id once chosen: from the moment the catalog counts that file, this stops counting. */
+  id?: string;
   release(): void;
 }
 
@@ -67,12 +69,21 @@ export class UsageService {
   /** What this process's uploads in flight will cost at least: each its bytes so far, or the minimum. */
   reservedBytes(userId: string): number {
     let sum = 0;
-    for (const r of this.inflight.get(userId) ?? []) sum += Math.max(r.bytes, this.minChargeBytes);
+    for (const r of this.pending(userId)) sum += Math.max(r.bytes, this.minChargeBytes);
     return sum;
   }
 
   reservedFiles(userId: string): number {
-    return this.inflight.get(userId)?.size ?? 0;
+    let n = 0;
+    for (const _ of this.pending(userId)) n++;
+    return n;
+  }
+
+  // An upload whose file the catalog already counts is not counted twice while its request winds up.
+  private *pending(userId: string): Generator<Reservation> {
+    for (const r of this.inflight.get(userId) ?? []) {
+      if (r.id === undefined || !this.storage.catalog.counts(userId, r.id)) yield r;
+    }
   }
 
   /** Folds this process's own write into the cached total. */

@@ -116,6 +116,7 @@ export const uploadRoute: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async
     const category = categoryOf(contentType);
     const createdAt = new Date();
     const id = newFileId(category, createdAt.getTime());
+    reservation.id = id;
 
     let record: Awaited<ReturnType<typeof storage.put>>;
     try {
