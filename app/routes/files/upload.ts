@@ -66,7 +66,7 @@ export const uploadRoute: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async
       // each other's file and bytes from here on.
       const reservation = usage.reserve(userId);
       try {
-        return await receive(request, reply, userId, reservation);
+        return await receive(request, reply, userId, reservation, current.chargedBytes);
       } finally {
         reservation.release();
       }
@@ -78,6 +78,7 @@ export const uploadRoute: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async
     reply: FastifyReply,
     userId: string,
     reservation: Reservation,
+    chargedAtStart: number,
   ) {
     const parts = request.parts({
       // preservePath: keep "../x" as sent so it is refused, rather than silently cut to "x".
@@ -133,7 +134,8 @@ export const uploadRoute: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async
           reservation.bytes = bytesSoFar;
           if (quota === null) return;
           // Re-read the stored usage each time: this host's other uploads may have finished meanwhile.
-          const used = usage.chargedBytes(userId) ?? 0;
+          // (The value at the start if the index was dropped from memory meanwhile.)
+          const used = usage.chargedBytes(userId) ?? chargedAtStart;
           if (used + usage.reservedBytes(userId) > quota) throw errors.quotaExceeded(quota, used);
         },
       });
