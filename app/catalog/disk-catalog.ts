@@ -46,7 +46,7 @@ export class DiskCatalog implements Catalog {
   ) {
     this.indexDir = path.join(root, 'index');
     this.filesDir = path.join(root, FILES_PREFIX);
-    this.users = new LoadedUsers((userId) => this.load(userId), opts.maxCachedFiles ?? 500_000);
+    this.users = new LoadedUsers((userId) => this.load(userId), opts.maxCachedFiles ?? 300_000);
     this.timer = setInterval(() => void this.reconcileAll(), Math.max(1000, opts.reconcileMs));
     this.timer.unref();
   }

@@ -41,7 +41,7 @@ export class OssCatalog implements Catalog {
     private readonly listing: OssListing,
     private readonly opts: CatalogOptions,
   ) {
-    this.users = new LoadedUsers((userId) => this.load(userId), opts.maxCachedFiles ?? 500_000);
+    this.users = new LoadedUsers((userId) => this.load(userId), opts.maxCachedFiles ?? 300_000);
     this.timer = setInterval(() => void this.reconcileAll(), Math.max(1000, opts.reconcileMs));
     this.timer.unref();
   }
