@@ -6,7 +6,10 @@ import { webhookSink } from './alerts/webhook';
 import { createUrlSigner } from './auth/url-sign';
 import type { Config } from './config';
 import type { AppContext } from './context';
+import { clientErrorHandler } from './http/client-errors';
 import { isDraining } from './http/drain';
+import { redactUrl } from './http/redact';
+import { guardBodies } from './http/slow-clients';
 import type { ReleaseInfo } from './manifest';
 import { registerAuth } from './plugins/auth';
 import { registerDocs } from './plugins/docs';
@@ -30,6 +33,8 @@ export interface AppDeps {
   release?: ReleaseInfo;
   /** Fastify logger option; defaults to JSON logs at LOG_LEVEL with secrets redacted. */
   logger?: FastifyServerOptions['logger'];
+  /** Where the default logger writes (stdout otherwise): tests read what the service logs. */
+  logStream?: { write(line: string): void };
 }
 
 const DEV_RELEASE: ReleaseInfo = { name: 'ferry-storage', version: 'dev', commit: null, buildTime: null };
@@ -40,25 +45,51 @@ const DRAIN_KEEP_ALIVE_MS = 1000;
 /** The storage service as a Fastify instance, ready to `listen` or `inject`. */
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: deps.logger ?? loggerOptions(config),
+    logger: deps.logger ?? loggerOptions(config, deps.logStream),
     // Under a cluster supervisor old workers get SIGTERM after new ones listen: requests still
     // arriving on their keep-alive connections are served (with Connection: close), not refused.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     trustProxy: config.trustProxy,
+    // Slow clients (docs/service.md, "Connections and slow clients"). No whole-request deadline: it
+    // would cut a big upload over a slow link; bodies are held to an idle timeout and a minimum rate
+    // instead (http/slow-clients.ts). Node checks the header deadline every connectionsCheckingInterval.
+    keepAliveTimeout: config.connections.keepAliveTimeoutMs,
+    requestTimeout: 0,
+    http: {
+      headersTimeout: config.connections.headersTimeoutMs,
+      requestTimeout: 0,
+      connectionsCheckingInterval: Math.min(1000, config.connections.headersTimeoutMs),
+    },
+    clientErrorHandler,
     // JSON bodies are tiny here; uploads are multipart streams with their own limits.
     bodyLimit: 64 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const metrics = createMetrics();
+  const slowClients = guardBodies(app.server, config.connections.body, app.log);
+  // Past the cap Node closes new connections at once, before any JavaScript runs for them: a flood of
+  // idle sockets costs this process a counter, not memory and file descriptors.
+  app.server.maxConnections = config.connections.maxConnections;
+  let lastDropLog = 0;
+  app.server.on('drop', () => {
+    metrics.connectionsDropped.inc();
+    if (Date.now() - lastDropLog > 10_000) {
+      lastDropLog = Date.now();
+      app.log.warn(
+        { maxConnections: config.connections.maxConnections },
+        'connection refused: MAX_CONNECTIONS reached',
+      );
+    }
+  });
   const storage = deps.storage ?? createStorage(config, app.log, metrics, deps.ossCredentials);
   const auth = registerAuth(app, config.auth.secret);
   const { capacityBytes, thresholds, webhookUrl } = config.alerts;
   const ctx: AppContext = {
     config,
     storage,
-    usage: new UsageService(storage, config.usageCacheSeconds),
+    usage: new UsageService(storage, config.usageCacheSeconds, config.minFileChargeBytes),
     monitor: capacityBytes
       ? new CapacityMonitor(
           capacityBytes,
@@ -71,6 +102,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     release: deps.release ?? DEV_RELEASE,
     urlSigner: createUrlSigner(config.auth.secret),
     auth,
+    slowClients,
     state: { closing: false },
   };
 
@@ -97,6 +129,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(fileRoutes, { ctx });
   await app.register(usageRoute, { ctx });
 
+  app.addHook('onClose', async () => storage.close());
   app.addHook('onReady', async () => {
     await storage.init();
     const monitor = ctx.monitor;
@@ -116,16 +149,21 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   return app;
 }
 
-function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+function loggerOptions(
+  config: Config,
+  stream?: { write(line: string): void },
+): FastifyServerOptions['logger'] {
   return {
     level: config.logLevel,
+    ...(stream ? { stream } : {}),
     redact: ['req.headers.authorization', 'req.headers.cookie'],
     serializers: {
       req(req) {
-        // A signed link's sig is a bearer credential until it expires.
+        // A signed link's sig is a bearer credential until it expires; a token sent in the query string
+        // by mistake is one too (refused, but it must not be written down either).
         return {
           method: req.method,
-          url: req.url.replace(/([?&]sig=)[^&]*/, '$1[redacted]'),
+          url: redactUrl(req.url),
           host: req.host,
           remoteAddress: req.ip,
         };

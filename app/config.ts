@@ -45,6 +45,17 @@ export interface Config {
   userQuotaBytes: number | null;
   alerts: { capacityBytes: number | null; thresholds: number[]; webhookUrl: string | null };
   cdn: { domain: string; authKey: string; ttlSeconds: number } | null;
+  /** null: no limit. */
+  maxFilesPerUser: number | null;
+  /** Each file counts against the quota as at least this many bytes (the block an empty file costs). */
+  minFileChargeBytes: number;
+  /** Slow and abusive clients: docs/service.md, "Connections and slow clients". */
+  connections: {
+    headersTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    maxConnections: number;
+    body: { idleTimeoutMs: number; minBytesPerSecond: number; rateWindowMs: number };
+  };
   usageCacheSeconds: number;
   shutdownTimeoutMs: number;
   manifestPath: string | null;
@@ -237,6 +248,9 @@ export function loadConfig(env: Env = process.env): Config {
     maxUploadBytes = 1;
   }
   const quota = r.bytes('USER_QUOTA_BYTES', 1024 ** 3);
+  const minCharge = r.bytes('MIN_FILE_CHARGE', 4096) ?? 0;
+  // A rate in bytes per second, units allowed (`1KiB` = 1024 bytes/s); 0 turns the check off.
+  const minRate = r.bytes('BODY_MIN_RATE', 1024) ?? 0;
 
   const thresholdsText = r.raw('ALERT_THRESHOLDS') ?? '80,95';
   const thresholds = thresholdsText.split(',').map((t) => Number(t.trim()));
@@ -287,6 +301,18 @@ export function loadConfig(env: Env = process.env): Config {
       webhookUrl: r.url('ALERT_WEBHOOK_URL'),
     },
     cdn,
+    maxFilesPerUser: r.int('MAX_FILES_PER_USER', 100_000, 0, 100_000_000) || null,
+    minFileChargeBytes: minCharge,
+    connections: {
+      headersTimeoutMs: r.int('HEADERS_TIMEOUT_MS', 20_000, 100, 600_000),
+      keepAliveTimeoutMs: r.int('KEEP_ALIVE_TIMEOUT_MS', 20_000, 100, 600_000),
+      maxConnections: r.int('MAX_CONNECTIONS', 2000, 1, 1_000_000),
+      body: {
+        idleTimeoutMs: r.int('BODY_IDLE_TIMEOUT_MS', 30_000, 100, 3_600_000),
+        minBytesPerSecond: minRate,
+        rateWindowMs: r.int('BODY_RATE_WINDOW_MS', 20_000, 100, 3_600_000),
+      },
+    },
     usageCacheSeconds: r.int('USAGE_CACHE_SECONDS', 30, 0, 86_400),
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 30_000, 0, 3_600_000),
     manifestPath: r.string('FERRY_MANIFEST') ?? null,

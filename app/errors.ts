@@ -26,7 +26,7 @@ export class StorageUnavailableError extends AppError {
   }
 }
 
-export type RefusalReason = 'too_large' | 'quota_exceeded';
+export type RefusalReason = 'too_large' | 'quota_exceeded' | 'file_limit_reached';
 
 export class UploadRefusedError extends AppError {
   constructor(
@@ -48,6 +48,13 @@ export const errors = {
     new UploadRefusedError(
       'quota_exceeded',
       `upload would exceed your storage quota (${used} of ${quota} bytes used)`,
+    ),
+  /** A feature the operator has not configured; 503 so the message (what to set) reaches the client. */
+  notConfigured: (message: string) => new AppError(503, 'not_configured', message),
+  fileLimit: (limit: number, files: number) =>
+    new UploadRefusedError(
+      'file_limit_reached',
+      `you have ${files} files, the most one user may keep (${limit}, MAX_FILES_PER_USER); delete some first`,
     ),
   notMultipart: () =>
     new AppError(

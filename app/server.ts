@@ -23,6 +23,11 @@ async function main(): Promise<void> {
 
   const app = await buildApp(config, { release });
   trackConnections(app.server);
+  if (config.env === 'production' && config.storage.backend === 'disk' && !config.publicBaseUrl) {
+    app.log.warn(
+      'PUBLIC_BASE_URL is not set: GET /v1/files/{id}/url answers 503 until it is (links are never built from the request Host)',
+    );
+  }
   if (config.auth.isDevSecret) {
     app.log.warn(
       'AUTH_SECRET is not set: using the built-in DEVELOPMENT secret. Never run production like this.',

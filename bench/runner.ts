@@ -11,6 +11,7 @@ import { formatTable } from './lib/table';
 
 const PARTS: { name: string; load: () => Promise<{ part: Part }> }[] = [
   { name: 'service', load: () => import('./parts/service') },
+  { name: 'big-user', load: () => import('./parts/big-user') },
   { name: 'upload', load: () => import('./parts/upload-memory') },
   { name: 'registry', load: () => import('./parts/registry') },
   { name: 'fleet', load: () => import('./parts/fleet') },

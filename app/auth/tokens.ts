@@ -82,8 +82,10 @@ export function createTokenVerifier(secret: string): (token: string) => Promise<
       if (err instanceof joseErrors.JWTExpired) throw new TokenError('token expired');
       throw new TokenError('invalid token');
     }
-    const userId = payload.sub ?? '';
-    if (!isUserId(userId)) throw new TokenError('invalid token subject');
+    // jose checks that `sub` is present, not that it is a string: a number would pass the pattern test
+    // (coerced to text) and then fail deep inside path handling.
+    const userId = payload.sub;
+    if (typeof userId !== 'string' || !isUserId(userId)) throw new TokenError('invalid token subject');
     const scopes = new Set<Scope>();
     if (typeof payload.scope === 'string') {
       for (const s of payload.scope.split(' ')) if (isScope(s)) scopes.add(s);

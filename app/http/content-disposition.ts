@@ -4,8 +4,11 @@
  * stored HTML or SVG file is downloaded, never rendered on the API's origin.
  */
 export function contentDisposition(name: string): string {
-  const fallback = name.replace(/[^\x20-\x7e]|["\\%]/g, '_');
-  const encoded = encodeURIComponent(name).replace(
+  // Names are checked on upload, but a lone surrogate stored before that check would make
+  // encodeURIComponent throw on every download: such a character becomes U+FFFD instead.
+  const wellFormed = name.replace(/\p{Cs}/gu, '\uFFFD');
+  const fallback = wellFormed.replace(/[^\x20-\x7e]|["\\%]/g, '_');
+  const encoded = encodeURIComponent(wellFormed).replace(
     /['()*]/g,
     (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
   );

@@ -41,6 +41,11 @@ export function createMetrics() {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    connectionsDropped: new Counter({
+      name: 'ferry_connections_dropped_total',
+      help: 'Connections closed on arrival because MAX_CONNECTIONS were open',
+      registers: [registry],
+    }),
     storageRetries: new Counter({
       name: 'ferry_storage_retries_total',
       help: 'Storage calls retried after a transient failure, by operation',

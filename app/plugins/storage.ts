@@ -18,7 +18,8 @@ export function createStorage(
   credentials?: CredentialsProvider,
 ): StorageBackend {
   const s = config.storage;
-  if (s.backend === 'disk') return new DiskStorage(path.resolve(s.dir));
+  const catalog = { minChargeBytes: config.minFileChargeBytes, reconcileMs: config.usageCacheSeconds * 1000 };
+  if (s.backend === 'disk') return new DiskStorage(path.resolve(s.dir), { ...catalog, log });
   return new OssStorage({
     bucket: s.bucket,
     region: s.region ?? undefined,
@@ -38,5 +39,6 @@ export function createStorage(
           }),
     log,
     onRetry: (operation) => metrics.storageRetries.inc({ operation }),
+    catalog,
   });
 }

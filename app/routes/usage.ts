@@ -16,15 +16,18 @@ export const usageRoute: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async 
         tags: ['usage'],
         summary: "The caller's storage usage and quota",
         description:
-          "Counted from a listing of the user's files, cached for USAGE_CACHE_SECONDS; writes made through " +
-          'other hosts may take that long to show.',
+          'Kept as files are stored and deleted, and reconciled with storage every USAGE_CACHE_SECONDS; on ' +
+          'OSS, writes made through other hosts may take that long to show. chargedBytes is what counts ' +
+          'against the quota: each file at least MIN_FILE_CHARGE bytes.',
         security: bearer,
         querystring: Type.Object({ user: Type.Optional(UserQuery) }, { additionalProperties: false }),
         response: {
           200: Type.Object({
             userId: Type.String(),
             bytes: Type.Integer(),
+            chargedBytes: Type.Integer({ description: 'bytes counted against the quota' }),
             files: Type.Integer(),
+            fileLimit: Type.Union([Type.Integer(), Type.Null()], { description: 'null: no limit' }),
             quotaBytes: Type.Union([Type.Integer(), Type.Null()], { description: 'null: no quota' }),
             remainingBytes: Type.Union([Type.Integer(), Type.Null()]),
             categories: Type.Object({
@@ -47,9 +50,11 @@ export const usageRoute: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async 
       return {
         userId,
         bytes: u.bytes,
+        chargedBytes: u.chargedBytes,
         files: u.files,
+        fileLimit: config.maxFilesPerUser,
         quotaBytes: quota,
-        remainingBytes: quota === null ? null : Math.max(0, quota - u.bytes),
+        remainingBytes: quota === null ? null : Math.max(0, quota - u.chargedBytes),
         categories: u.categories,
       };
     },

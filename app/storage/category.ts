@@ -103,3 +103,25 @@ export function resolveContentType(declared: string | undefined, filename: strin
   if (!GENERIC_TYPES.has(base) && MEDIA_TYPE.test(base)) return base;
   return EXTENSION_TYPES[path.extname(filename).toLowerCase()] ?? 'application/octet-stream';
 }
+
+// Types a browser renders as a document that can run script (HTML, SVG, XML with XSLT or XHTML):
+// opened from a CDN or presigned URL, such a file would be a page on that domain.
+const ACTIVE_TYPES = new Set([
+  'text/html',
+  'application/xhtml+xml',
+  'image/svg+xml',
+  'text/xml',
+  'application/xml',
+  'text/xsl',
+  'application/xslt+xml',
+  'application/rdf+xml',
+  'application/mathml+xml',
+  'application/x-shockwave-flash',
+  'multipart/x-mixed-replace',
+]);
+
+/** Whether a stored file of this type must never be served inline (see ACTIVE_TYPES). */
+export function isActiveContent(contentType: string): boolean {
+  const base = contentType.split(';')[0]!.trim().toLowerCase();
+  return ACTIVE_TYPES.has(base) || base.endsWith('+xml');
+}

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { constants, createWriteStream, type Dirent, readdirSync, readFileSync, statSync } from 'node:fs';
+import { constants, createWriteStream, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { CATEGORIES, type Category } from './category';
-import { FILES_PREFIX, isUserId, objectKey, parseFileId } from './keys';
+import { DiskCatalog } from '../catalog/disk-catalog';
+import type { CatalogOptions } from '../catalog/types';
+import { FILES_PREFIX, objectKey } from './keys';
 import { UploadMeter } from './streams';
-import type { ByteRange, FileRecord, ObjectSummary, PutRequest, ReadResult, StorageBackend } from './types';
+import type { ByteRange, FileRecord, PutRequest, ReadResult, StorageBackend } from './types';
 
 /**
  * Local-disk backend: the embedded default, for `npm start` on a fresh machine and for single-host
@@ -27,19 +28,29 @@ import type { ByteRange, FileRecord, ObjectSummary, PutRequest, ReadResult, Stor
  */
 export class DiskStorage implements StorageBackend {
   readonly kind = 'disk' as const;
+  readonly catalog: DiskCatalog;
   private readonly filesDir: string;
   private readonly tmpDir: string;
   private readonly tmpTag = `${os.hostname().replace(/[^A-Za-z0-9_-]/g, '_')}.${process.pid}`;
 
-  constructor(private readonly root: string) {
+  constructor(
+    private readonly root: string,
+    catalog: CatalogOptions = { minChargeBytes: 0, reconcileMs: 30_000 },
+  ) {
     this.filesDir = path.join(root, FILES_PREFIX);
     this.tmpDir = path.join(root, 'tmp');
+    this.catalog = new DiskCatalog(root, catalog);
   }
 
   async init(): Promise<void> {
     await fs.mkdir(this.filesDir, { recursive: true });
     await fs.mkdir(this.tmpDir, { recursive: true });
+    await this.catalog.init();
     await this.removeDebris();
+  }
+
+  close(): void {
+    this.catalog.close();
   }
 
   keyOf(userId: string, id: string): string {
@@ -70,6 +81,7 @@ export class DiskStorage implements StorageBackend {
       await fs.mkdir(path.dirname(target), { recursive: true });
       await fs.rename(work, target);
       await syncFile(path.dirname(target));
+      await this.catalog.added(record);
       return record;
     } catch (err) {
       await fs.rm(work, { recursive: true, force: true });
@@ -101,17 +113,9 @@ export class DiskStorage implements StorageBackend {
       if (isNotFound(err)) return false;
       throw err;
     }
+    await this.catalog.removed(userId, id);
     await fs.rm(trash, { recursive: true, force: true });
     return true;
-  }
-
-  async list(userId?: string): Promise<ObjectSummary[]> {
-    const users = userId ? [userId] : (await readDirs(this.filesDir)).filter(isUserId);
-    const out: ObjectSummary[] = [];
-    for (const user of users) {
-      for (const category of CATEGORIES) await this.listCategory(user, category, out);
-    }
-    return out;
   }
 
   async presign(): Promise<string | null> {
@@ -121,24 +125,6 @@ export class DiskStorage implements StorageBackend {
   async check(): Promise<void> {
     await fs.access(this.filesDir, constants.W_OK);
     await fs.access(this.tmpDir, constants.W_OK);
-  }
-
-  private async listCategory(userId: string, category: Category, out: ObjectSummary[]): Promise<void> {
-    const base = path.join(this.filesDir, userId, category);
-    for (const yyyy of await readDirs(base)) {
-      for (const mm of await readDirs(path.join(base, yyyy))) {
-        const monthDir = path.join(base, yyyy, mm);
-        const ids = (await readDirs(monthDir)).filter((id) => parseFileId(id)?.category === category);
-        const sizes = ids.map((id) => sizeOf(path.join(monthDir, id, 'content')));
-        ids.forEach((id, i) => {
-          const size = sizes[i];
-          // A folder is only ever renamed in complete, so this guards against foreign debris only.
-          if (size !== null && size !== undefined && this.pathOf(userId, id) === path.join(monthDir, id)) {
-            out.push({ userId, id, category, size });
-          }
-        });
-      }
-    }
   }
 
   private pathOf(userId: string, id: string): string {
@@ -179,9 +165,9 @@ function isAlive(pid: number): boolean {
   }
 }
 
-// Metadata reads and listings use the sync calls on purpose: each touches a tiny file or folder, which
-// takes ~10 µs synchronously but ~80 µs through the libuv thread pool (measured by `npm run bench`);
-// a list of 100 files makes hundreds of them. Uploads and downloads stay streamed and asynchronous.
+// Metadata reads use the sync call on purpose: a tiny file takes ~10 µs synchronously but ~80 µs through
+// the libuv thread pool (measured by `npm run bench`). Listings never read files: they come from the
+// catalog (catalog/disk-catalog.ts). Uploads and downloads stay streamed and asynchronous.
 async function readMeta(file: string): Promise<FileRecord | null> {
   let text: string;
   try {
@@ -190,14 +176,6 @@ async function readMeta(file: string): Promise<FileRecord | null> {
     return notFoundToNull(err);
   }
   return JSON.parse(text) as FileRecord;
-}
-
-function sizeOf(file: string): number | null {
-  try {
-    return statSync(file).size;
-  } catch (err) {
-    return notFoundToNull(err);
-  }
 }
 
 async function writeSynced(file: string, data: string): Promise<void> {
@@ -217,16 +195,6 @@ async function syncFile(file: string): Promise<void> {
   } finally {
     await handle.close();
   }
-}
-
-async function readDirs(dir: string): Promise<string[]> {
-  let entries: Dirent[];
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch (err) {
-    return notFoundToNull(err) ?? [];
-  }
-  return entries.filter((e) => e.isDirectory()).map((e) => e.name);
 }
 
 function isNotFound(err: unknown): boolean {

@@ -2,20 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import type OSS from 'ali-oss';
+import { OssCatalog } from '../catalog/oss-catalog';
+import type { CatalogOptions } from '../catalog/types';
 import { StorageUnavailableError } from '../errors';
-import { FILES_PREFIX, objectKey, parseFileId, parseObjectKey, userPrefix } from './keys';
+import { contentDisposition } from '../http/content-disposition';
+import { isActiveContent } from './category';
+import { FILES_PREFIX, objectKey, parseFileId } from './keys';
 import { type CredentialsProvider, OssClientSource, type OssCredentials } from './oss-client';
 import { DEFAULT_RETRY, isRetryable, type RetryOptions, withRetry } from './retry';
 import { UploadTally } from './streams';
-import type {
-  ByteRange,
-  FileRecord,
-  ObjectSummary,
-  PresignOptions,
-  PutRequest,
-  ReadResult,
-  StorageBackend,
-} from './types';
+import type { ByteRange, FileRecord, PresignOptions, PutRequest, ReadResult, StorageBackend } from './types';
 
 export type { CredentialsProvider, OssCredentials };
 
@@ -33,6 +29,7 @@ export interface OssStorageOptions {
   retry?: RetryOptions;
   log?: { warn(obj: object, msg: string): void };
   onRetry?: (operation: string) => void;
+  catalog?: Omit<CatalogOptions, 'log'>;
 }
 
 // The upload PUT streams the client's body, so it lasts as long as the client takes to send it.
@@ -58,6 +55,7 @@ const TMP_PREFIX = 'tmp/';
  */
 export class OssStorage implements StorageBackend {
   readonly kind = 'oss' as const;
+  readonly catalog: OssCatalog;
   private readonly clients: OssClientSource;
   private readonly retry: RetryOptions;
   private readonly timeoutMs: number;
@@ -66,6 +64,14 @@ export class OssStorage implements StorageBackend {
     this.retry = opts.retry ?? DEFAULT_RETRY;
     this.timeoutMs = opts.timeoutMs ?? 60_000;
     this.clients = new OssClientSource(opts, this.timeoutMs);
+    this.catalog = new OssCatalog(
+      { walk: (prefix) => this.listPages(prefix), stat: (userId, id) => this.stat(userId, id) },
+      { minChargeBytes: 0, reconcileMs: 30_000, ...opts.catalog, log: opts.log },
+    );
+  }
+
+  close(): void {
+    this.catalog.close();
   }
 
   async init(): Promise<void> {
@@ -139,12 +145,20 @@ export class OssStorage implements StorageBackend {
             size: String(record.size),
             created: record.createdAt,
           },
-          headers: { 'Content-Type': record.contentType },
+          // The CDN and presigned URLs serve the object's own headers: a file that a browser would
+          // render as a page (HTML, SVG…) is stored as an attachment, so it downloads instead.
+          headers: {
+            'Content-Type': record.contentType,
+            ...(isActiveContent(record.contentType)
+              ? { 'Content-Disposition': contentDisposition(record.name) }
+              : {}),
+          },
         } as unknown as OSS.CopyObjectOptions),
       );
     } finally {
       await this.deleteQuietly(tmpKey);
     }
+    await this.catalog.added(record);
     return record;
   }
 
@@ -175,17 +189,8 @@ export class OssStorage implements StorageBackend {
     const exists = await this.call('head', (c) => c.head(key, { timeout: this.timeoutMs }), true);
     if (!exists) return false;
     await this.call('delete', (c) => c.delete(key, { timeout: this.timeoutMs }));
+    await this.catalog.removed(userId, id);
     return true;
-  }
-
-  async list(userId?: string): Promise<ObjectSummary[]> {
-    const prefix = userId ? userPrefix(userId) : FILES_PREFIX;
-    const out: ObjectSummary[] = [];
-    for await (const obj of this.listPrefix(prefix)) {
-      const parsed = parseObjectKey(obj.name);
-      if (parsed) out.push({ ...parsed, size: obj.size });
-    }
-    return out;
   }
 
   async presign(userId: string, id: string, opts: PresignOptions): Promise<string> {
@@ -200,24 +205,27 @@ export class OssStorage implements StorageBackend {
     await this.call('list', (c) => listV2(c, { prefix: FILES_PREFIX, 'max-keys': '1' }, this.timeoutMs));
   }
 
-  private async *listPrefix(
+  /** ListObjectsV2 pages of up to 1000 keys, following continuation tokens. */
+  private async *listPages(
     prefix: string,
-  ): AsyncGenerator<{ name: string; size: number; lastModified: string }> {
+  ): AsyncGenerator<{ name: string; size: number; lastModified: string }[]> {
     let token: string | undefined;
     do {
       const query: Record<string, string> = { prefix, 'max-keys': '1000' };
       if (token) query['continuation-token'] = token;
       const page = await this.call('list', (c) => listV2(c, query, this.timeoutMs));
-      yield* page.objects ?? [];
+      yield page.objects ?? [];
       token = page.isTruncated ? (page.nextContinuationToken ?? undefined) : undefined;
     } while (token);
   }
 
   private async sweepTmp(): Promise<void> {
     const dayAgo = Date.now() - 24 * 3600_000;
-    for await (const obj of this.listPrefix(TMP_PREFIX)) {
-      const id = obj.name.slice(TMP_PREFIX.length).split('.')[0] ?? '';
-      if (parseFileId(id) && Date.parse(obj.lastModified) < dayAgo) await this.deleteQuietly(obj.name);
+    for await (const page of this.listPages(TMP_PREFIX)) {
+      for (const obj of page) {
+        const id = obj.name.slice(TMP_PREFIX.length).split('.')[0] ?? '';
+        if (parseFileId(id) && Date.parse(obj.lastModified) < dayAgo) await this.deleteQuietly(obj.name);
+      }
     }
   }
 

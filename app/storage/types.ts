@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { Catalog } from '../catalog/types';
 import type { Category } from './category';
 
 /** What the service knows about a stored file; everything here lives with the object itself. */
@@ -63,12 +64,14 @@ export interface StorageBackend {
   read(userId: string, id: string, range?: ByteRange): Promise<ReadResult | null>;
   /** False when there was nothing to delete. */
   delete(userId: string, id: string): Promise<boolean>;
-  /** Every file of one user, or of all users when userId is omitted. Unordered. */
-  list(userId?: string): Promise<ObjectSummary[]>;
+  /** Listings and usage, without listing storage on the request path. */
+  readonly catalog: Catalog;
   /** A direct, time-limited URL to the object, or null when the backend has none (disk). */
   presign(userId: string, id: string, opts: PresignOptions): Promise<string | null>;
   /** The object key a CDN in front of the bucket would serve the file under. */
   keyOf(userId: string, id: string): string;
   /** Readiness: throws when storage cannot be reached. */
   check(): Promise<void>;
+  /** Stops background work (the catalog's reconcile timer). */
+  close(): void;
 }

@@ -1,69 +1,52 @@
-import { CATEGORIES, type Category } from '../storage/category';
-import type { ObjectSummary, StorageBackend } from '../storage/types';
+import type { UserUsage } from '../catalog/user-index';
+import type { StorageBackend } from '../storage/types';
 import { ListingCache } from './cache';
 
-export interface CategoryUsage {
-  bytes: number;
-  files: number;
-}
-
-export interface UserUsage {
-  bytes: number;
-  files: number;
-  categories: Record<Category, CategoryUsage>;
-}
+export type { CategoryUsage, UserUsage } from '../catalog/user-index';
 
 export interface Reservation {
   /** Bytes of this upload received so far. */
   bytes: number;
+  /** The file's id once chosen: from the moment the catalog counts that file, this stops counting. */
+  id?: string;
   release(): void;
 }
 
 /**
  * How usage is counted, with no database and any number of hosts:
  *
- * - A user's usage is the sum over a listing of their prefix (`files/{userId}/`), cached for
- *   USAGE_CACHE_SECONDS. This host's own uploads and deletes are folded into the cached value at
- *   once; other hosts' writes show up when the entry expires.
- * - Uploads in flight on this host are reserved byte by byte, so two concurrent uploads on one host
- *   cannot together pass the quota.
- * - The total (for capacity alerts) is a listing of all of `files/`, cached the same way.
- *
- * Limits, by design: two hosts racing can each accept the last upload that fits under a quota (the
- * overshoot is at most one upload per host per cache period); a listing costs one request per 1000
- * objects, so very large buckets want a longer USAGE_CACHE_SECONDS.
+ * - A user's usage is kept by the storage catalog (catalog/): incremental, updated as files are stored
+ *   and deleted, reconciled with storage in the background. No request ever recomputes it by listing.
+ * - Uploads in flight on this process are reserved byte by byte (and count as one file each), so two
+ *   concurrent uploads on one process cannot together pass the quota or the file limit.
+ * - Each file counts against the quota as at least MIN_FILE_CHARGE bytes: an empty file still costs a
+ *   block (and a folder, or an object), and 40,000 of them were free before.
+ * - The total (for capacity alerts) is a walk of everything, cached for USAGE_CACHE_SECONDS and only
+ *   ever computed in the background (after a write, or at start).
  */
 export class UsageService {
-  private readonly users: ListingCache<UserUsage>;
   private readonly totals: ListingCache<number>;
   private readonly inflight = new Map<string, Set<Reservation>>();
 
   constructor(
     private readonly storage: StorageBackend,
     cacheSeconds: number,
+    private readonly minChargeBytes: number,
   ) {
-    this.users = new ListingCache(cacheSeconds * 1000);
     this.totals = new ListingCache(cacheSeconds * 1000, 1);
   }
 
   user(userId: string): Promise<UserUsage> {
-    return this.users.get(userId, async () => summarize(await this.storage.list(userId)));
+    return this.storage.catalog.usage(userId);
   }
 
-  /** The user's cached usage, without listing; undefined when not cached. */
-  peek(userId: string): UserUsage | undefined {
-    return this.users.peek(userId);
+  /** Quota-relevant bytes stored, as known right now (no waiting): for the per-chunk upload check. */
+  chargedBytes(userId: string): number | undefined {
+    return this.storage.catalog.chargedBytes(userId);
   }
 
   totalBytes(): Promise<number> {
-    return this.totals.get('all', async () =>
-      (await this.storage.list()).reduce((sum, o) => sum + o.size, 0),
-    );
-  }
-
-  /** A fresh listing made for another reason (GET /v1/files) refreshes the cache for free. */
-  refreshed(userId: string, listing: ObjectSummary[]): void {
-    this.users.set(userId, summarize(listing));
+    return this.totals.get('all', () => this.storage.catalog.totalBytes());
   }
 
   reserve(userId: string): Reservation {
@@ -83,43 +66,28 @@ export class UsageService {
     return reservation;
   }
 
+  /** What this process's uploads in flight will cost at least: each its bytes so far, or the minimum. */
   reservedBytes(userId: string): number {
     let sum = 0;
-    for (const r of this.inflight.get(userId) ?? []) sum += r.bytes;
+    for (const r of this.pending(userId)) sum += Math.max(r.bytes, this.minChargeBytes);
     return sum;
   }
 
-  recordPut(userId: string, category: Category, size: number): void {
-    this.adjust(userId, category, size, 1);
+  reservedFiles(userId: string): number {
+    let n = 0;
+    for (const _ of this.pending(userId)) n++;
+    return n;
   }
 
-  recordDelete(userId: string, category: Category, size: number): void {
-    this.adjust(userId, category, -size, -1);
+  // An upload whose file the catalog already counts is not counted twice while its request winds up.
+  private *pending(userId: string): Generator<Reservation> {
+    for (const r of this.inflight.get(userId) ?? []) {
+      if (r.id === undefined || !this.storage.catalog.counts(userId, r.id)) yield r;
+    }
   }
 
-  private adjust(userId: string, category: Category, bytes: number, files: number): void {
-    this.users.apply(userId, (u) => {
-      const c = u.categories[category];
-      return {
-        bytes: u.bytes + bytes,
-        files: u.files + files,
-        categories: { ...u.categories, [category]: { bytes: c.bytes + bytes, files: c.files + files } },
-      };
-    });
+  /** Folds this process's own write into the cached total. */
+  recordWrite(bytes: number): void {
     this.totals.apply('all', (total) => total + bytes);
   }
-}
-
-export function summarize(listing: ObjectSummary[]): UserUsage {
-  const categories = Object.fromEntries(CATEGORIES.map((c) => [c, { bytes: 0, files: 0 }])) as Record<
-    Category,
-    CategoryUsage
-  >;
-  let bytes = 0;
-  for (const o of listing) {
-    bytes += o.size;
-    categories[o.category].bytes += o.size;
-    categories[o.category].files += 1;
-  }
-  return { bytes, files: listing.length, categories };
 }

@@ -32,6 +32,44 @@ describe('loadConfig', () => {
     });
   });
 
+  it('has limits for file floods and slow clients, each settable', () => {
+    expect(loadConfig({})).toMatchObject({
+      maxFilesPerUser: 100_000,
+      minFileChargeBytes: 4096,
+      connections: {
+        headersTimeoutMs: 20_000,
+        keepAliveTimeoutMs: 20_000,
+        maxConnections: 2000,
+        body: { idleTimeoutMs: 30_000, minBytesPerSecond: 1024, rateWindowMs: 20_000 },
+      },
+    });
+    const c = loadConfig({
+      MAX_FILES_PER_USER: '0',
+      MIN_FILE_CHARGE: '0',
+      HEADERS_TIMEOUT_MS: '5000',
+      KEEP_ALIVE_TIMEOUT_MS: '65000',
+      MAX_CONNECTIONS: '10000',
+      BODY_IDLE_TIMEOUT_MS: '60000',
+      BODY_MIN_RATE: '4KiB',
+      BODY_RATE_WINDOW_MS: '30000',
+    });
+    expect([c.maxFilesPerUser, c.minFileChargeBytes, c.connections]).toEqual([
+      null,
+      0,
+      {
+        headersTimeoutMs: 5000,
+        keepAliveTimeoutMs: 65_000,
+        maxConnections: 10_000,
+        body: { idleTimeoutMs: 60_000, minBytesPerSecond: 4096, rateWindowMs: 30_000 },
+      },
+    ]);
+    expect(problems({ MAX_CONNECTIONS: '0', BODY_MIN_RATE: 'slow', HEADERS_TIMEOUT_MS: '10' })).toEqual([
+      'BODY_MIN_RATE: expected a byte count such as 1048576, 500MB or 2GiB, got "slow"',
+      'HEADERS_TIMEOUT_MS: expected an integer from 100 to 600000, got "10"',
+      'MAX_CONNECTIONS: expected an integer from 1 to 1000000, got "0"',
+    ]);
+  });
+
   it('binds 0.0.0.0 and requires a real secret in production', () => {
     expect(problems({ NODE_ENV: 'production' })).toEqual([
       'AUTH_SECRET: required when NODE_ENV=production (at least 32 characters)',

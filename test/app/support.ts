@@ -18,7 +18,7 @@ export interface Backend {
   env: Record<string, string>;
   dir?: string;
   oss?: OssServer;
-  /** Every stored path/key, including temporaries: what "nothing was written" is checked against. */
+  /** Every stored path/key, including temporaries (not the disk catalog's index): what "nothing was written" is checked against. */
   written(): Promise<string[]>;
   close(): Promise<void>;
 }
@@ -30,7 +30,8 @@ export async function startBackend(kind: BackendKind): Promise<Backend> {
       kind,
       dir,
       env: { STORAGE_BACKEND: 'disk', STORAGE_DIR: dir },
-      written: () => walk(dir),
+      // index/ holds the catalog's per-user logs (bookkeeping, built on first use), not stored files.
+      written: async () => (await walk(dir)).filter((f) => !f.startsWith('index/')),
       close: () => rm(dir, { recursive: true, force: true }),
     };
   }

@@ -4,6 +4,7 @@
 // request the storage folder holds exactly the same files, and Bob's file still reads back intact.
 import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
+import OSS from 'ali-oss';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken, type Scope } from '../../app/auth/tokens';
@@ -86,9 +87,10 @@ function call(
 }
 
 /** Exact bytes over a socket, for what an HTTP client refuses to send; status from the status line. */
-function rawSocket(text: string): () => Promise<Res> {
-  return () =>
-    new Promise((resolve, reject) => {
+function rawSocket(text: string | (() => Promise<string>)): () => Promise<Res> {
+  return async () => {
+    const bytes = typeof text === 'string' ? text : await text();
+    return new Promise((resolve, reject) => {
       const socket = connect(Number(new URL(svc.base).port), '127.0.0.1');
       let got = '';
       socket.on('data', (d) => {
@@ -101,8 +103,9 @@ function rawSocket(text: string): () => Promise<Res> {
           body: got.slice(got.indexOf('\r\n\r\n') + 4),
         });
       });
-      socket.end(text);
+      socket.end(bytes);
     });
+  };
 }
 
 /** A multipart upload whose Content-Disposition parameters are given verbatim. */
@@ -183,6 +186,15 @@ const CASES: Hostile[] = [
     status: 400,
     code: 'invalid_name',
     send: rawUpload(`filename*=UTF-8''bell%07.txt`),
+  },
+  {
+    // A lone surrogate: stored with 201 before, then every /content and /url of it was a 500 (disk), or
+    // a 500 after the whole body was received (OSS).
+    kind: 'name',
+    name: "a lone UTF-16 surrogate in an encoded name (filename*=utf-16le'')",
+    status: 400,
+    code: 'invalid_name',
+    send: rawUpload(`filename*=utf-16le''%00%D8%2E%00t%00x%00t%00`),
   },
   {
     kind: 'name',
@@ -305,6 +317,23 @@ const CASES: Hostile[] = [
     status: 401,
     code: 'unauthorized',
     send: post(file('a.txt'), { auth: jwt({}) }),
+  },
+  {
+    kind: 'token',
+    name: 'a validly signed token whose sub is a number',
+    status: 401,
+    code: 'unauthorized',
+    send: call('GET', () => '/v1/files', {
+      auth: async () => {
+        const t = await new SignJWT({ sub: 12345 as unknown as string, scope: 'read write' })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setIssuer('ferry')
+          .setAudience('ferry-storage')
+          .setExpirationTime('10m')
+          .sign(new TextEncoder().encode(SECRET));
+        return { authorization: `Bearer ${t}` };
+      },
+    }),
   },
   {
     kind: 'token',
@@ -441,7 +470,7 @@ const CASES: Hostile[] = [
     kind: 'header',
     name: 'Content-Length and Transfer-Encoding together (smuggling)',
     status: 400,
-    code: null,
+    code: 'invalid_request',
     send: rawSocket(
       'POST /v1/files HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
     ),
@@ -450,8 +479,20 @@ const CASES: Hostile[] = [
     kind: 'header',
     name: 'headers larger than 16 KiB',
     status: 431,
-    code: null,
+    code: 'headers_too_large',
     send: rawSocket(`GET /v1/files HTTP/1.1\r\nHost: x\r\nX-Pad: ${'p'.repeat(20_000)}\r\n\r\n`),
+  },
+  {
+    // The rest of the body is read as the next request, which Node's parser refuses.
+    kind: 'header',
+    name: 'a Content-Length shorter than the body',
+    status: 400,
+    code: 'invalid_request',
+    send: rawSocket(
+      async () =>
+        `POST /v1/files HTTP/1.1\r\nHost: x\r\nAuthorization: ${(await bearer()).authorization}\r\n` +
+        'Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{"file": "x"}',
+    ),
   },
   // methods
   {
@@ -492,7 +533,11 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 beforeAll(async () => {
   backend = await startBackend('disk');
-  svc = await startApp(backend, { MAX_UPLOAD_BYTES: String(MAX), USER_QUOTA_BYTES: String(QUOTA) });
+  svc = await startApp(backend, {
+    MAX_UPLOAD_BYTES: String(MAX),
+    USER_QUOTA_BYTES: String(QUOTA),
+    MIN_FILE_CHARGE: '1',
+  });
   alice = await upload(svc, 'alice', 'notes.txt', aliceBytes, 'text/plain');
   await upload(svc, 'alice', 'more.txt', aliceBytes, 'text/plain');
   bob = await upload(svc, 'bob', 'private.txt', bobBytes, 'text/plain');
@@ -541,4 +586,165 @@ describe('hostile requests to the storage service', () => {
     };
     expect(list.items).toHaveLength(2);
   });
+});
+
+describe('credentials in URLs never reach the log', () => {
+  let logBackend: Backend;
+  let logged: RunningApp;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    logBackend = await startBackend('disk');
+    logged = await startApp(
+      logBackend,
+      {},
+      { logger: undefined, logStream: { write: (l) => lines.push(l) } },
+    );
+  });
+  afterAll(async () => {
+    await logged?.close();
+    await logBackend?.close();
+  });
+
+  it(
+    'redacts by the decoded parameter name, and anything token-like',
+    recorded(
+      {
+        suite: SUITE,
+        case: 'log: ?%73ig=, ?access_token=, ?token=, ?jwt= and a JWT under any name',
+        proves: 'request logs redact credentials by decoded name and by shape; the secrets appear nowhere',
+      },
+      async (note) => {
+        const f = await upload(logged, 'alice', 'l.txt', 'log me');
+        const sig = createUrlSigner(SECRET).sign('alice', f.id, now() + 600);
+        const jwtToken = await tokenFor('alice');
+        const secrets = [
+          sig,
+          'AccessTokenValue1234567890',
+          'PlainTokenValue0987654321',
+          jwtToken,
+          'k3y-VALUE-xyz',
+        ];
+        const paths = [
+          `/v1/files/${f.id}/content?user=alice&expires=${now() + 600}&%73ig=${sig}`,
+          `/v1/files?access_token=${secrets[1]}`,
+          `/v1/files?token=${secrets[2]}`,
+          `/v1/files?jwt=${jwtToken}`,
+          `/v1/files?whatever=${jwtToken}`,
+          `/v1/files?api%5Fkey=${secrets[4]}`,
+        ];
+        const statuses: number[] = [];
+        for (const p of paths) statuses.push((await fetch(`${logged.base}${p}`)).status);
+        // The signed link still works under its encoded name; the tokens in the query are refused.
+        expect(statuses).toEqual([200, 401, 401, 401, 401, 401]);
+        const text = lines.join('');
+        expect(text).toContain('[redacted]');
+        for (const s of secrets) expect(text).not.toContain(s);
+        note(
+          `statuses ${statuses.join(', ')}; ${lines.length} log lines, none holding any of the ${secrets.length} secrets`,
+        );
+      },
+    ),
+  );
+});
+
+describe('files a browser would render are attachments on the CDN and in presigned URLs', () => {
+  let ossBackend: Backend;
+  let ossApp: RunningApp;
+
+  beforeAll(async () => {
+    ossBackend = await startBackend('oss');
+    ossApp = await startApp(ossBackend);
+  });
+  afterAll(async () => {
+    await ossApp?.close();
+    await ossBackend?.close();
+  });
+
+  it(
+    'HTML and SVG are stored with Content-Disposition: attachment; a PNG is not',
+    recorded(
+      {
+        suite: SUITE,
+        case: 'OSS: text/html and image/svg+xml uploads, then fetched straight from the bucket',
+        proves:
+          'active content is stored with Content-Disposition: attachment, so a CDN or presigned URL downloads it instead of rendering it',
+      },
+      async (note) => {
+        const oss = ossBackend.oss!;
+        const client = new OSS(oss.clientOptions('public'));
+        const seen: string[] = [];
+        for (const [name, type, attachment] of [
+          ['page.html', 'text/html', true],
+          ['logo.svg', 'image/svg+xml', true],
+          ['photo.png', 'image/png', false],
+        ] as const) {
+          const f = await upload(ossApp, 'alice', name, '<svg onload="alert(1)"></svg>', type);
+          const key = [...oss.objects().keys()].find((k) => k.endsWith(f.id))!;
+          // What the CDN's origin fetch gets: the object's own headers, no response-* overrides.
+          const res = await fetch(client.signatureUrl(key, { expires: 60 }));
+          await res.arrayBuffer();
+          const disposition = res.headers.get('content-disposition');
+          if (attachment) expect(disposition).toMatch(/^attachment; filename=/);
+          else expect(disposition).toBeNull();
+          seen.push(`${type}: ${disposition ? 'attachment' : 'inline'}`);
+        }
+        note(seen.join('; '));
+      },
+    ),
+  );
+});
+
+describe('service links never take their host from the request', () => {
+  let diskBackend: Backend;
+
+  beforeAll(async () => {
+    diskBackend = await startBackend('disk');
+  });
+  afterAll(async () => {
+    await diskBackend?.close();
+  });
+
+  it(
+    'in production without PUBLIC_BASE_URL /url says to set it; with it, a hostile Host is ignored',
+    recorded(
+      {
+        suite: SUITE,
+        case: 'disk: /url in production without PUBLIC_BASE_URL, and with a forged Host / X-Forwarded-Host',
+        proves:
+          'no link is ever built from the request Host: 503 not_configured naming PUBLIC_BASE_URL, else the configured base',
+      },
+      async (note) => {
+        const prod = await startApp(diskBackend, { NODE_ENV: 'production' });
+        try {
+          const f = await upload(prod, 'alice', 'p.txt', 'prod');
+          const res = await rawRequest(`${prod.base}/v1/files/${f.id}/url`, {
+            headers: { ...(await bearer()), host: 'evil.example' },
+          });
+          expect(res.status).toBe(503);
+          expect(JSON.parse(res.body)).toEqual({
+            error: { code: 'not_configured', message: expect.stringContaining('PUBLIC_BASE_URL') },
+          });
+        } finally {
+          await prod.close();
+        }
+        const configured = await startApp(diskBackend, {
+          NODE_ENV: 'production',
+          PUBLIC_BASE_URL: 'https://files.example.com',
+          TRUST_PROXY: 'true',
+        });
+        try {
+          const f = await upload(configured, 'alice', 'q.txt', 'prod');
+          const res = await rawRequest(`${configured.base}/v1/files/${f.id}/url`, {
+            headers: { ...(await bearer()), host: 'evil.example', 'x-forwarded-host': 'evil.example' },
+          });
+          const { url } = JSON.parse(res.body) as { url: string };
+          expect(url.startsWith(`https://files.example.com/v1/files/${f.id}/content?`)).toBe(true);
+          note('503 not_configured without PUBLIC_BASE_URL; with it the link uses it, whatever Host says');
+        } finally {
+          await configured.close();
+        }
+      },
+    ),
+  );
 });

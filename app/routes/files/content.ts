@@ -9,7 +9,7 @@ import type { ByteRange, FileRecord } from '../../storage/types';
 import { bearer, ErrorBody, errorResponses, FileParams, UserQuery } from '../schemas';
 
 export const contentRoute: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
-  const { storage, auth, urlSigner, metrics } = ctx;
+  const { storage, auth, urlSigner, metrics, slowClients } = ctx;
   const requireRead = auth.require('read');
 
   // GET and HEAD in one route: Fastify's automatic HEAD route would zero Content-Length.
@@ -106,6 +106,8 @@ export const contentRoute: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asyn
       body.on('error', (err) => guard.destroy(new StorageUnavailableError('download', err)));
       guard.on('close', () => body.destroy());
       body.pipe(guard);
+      // A client that stops reading would hold the connection (and the file open) for ever.
+      slowClients.watchDownload(reply.raw);
       if (range) {
         reply
           .code(206)

@@ -23,10 +23,10 @@ export const deleteRoute: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async
     },
     async (request, reply) => {
       const userId = auth.targetUser(request, request.query.user);
-      // stat first: its size and category keep the usage cache exact.
+      // stat first: its size keeps the cached capacity total exact.
       const file = await storage.stat(userId, request.params.id);
       if (!file || !(await storage.delete(userId, file.id))) throw errors.notFound();
-      usage.recordDelete(userId, file.category, file.size);
+      usage.recordWrite(-file.size);
       checkCapacity(ctx, request.log);
       return reply.code(204).send(null);
     },

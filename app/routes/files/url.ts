@@ -1,12 +1,30 @@
+import type { Server } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { cdnTimestamp, signCdnUrl } from '../../cdn/sign';
+import type { Config } from '../../config';
 import type { AppContext } from '../../context';
 import { errors } from '../../errors';
 import { contentDisposition } from '../../http/content-disposition';
 import { bearer, errorResponses, FileParams, UserQuery } from '../schemas';
 
 const MAX_EXPIRES = 7 * 24 * 3600;
+
+/**
+ * Where service links point. Never the request's Host (or X-Forwarded-Host): anyone can send one, and a
+ * link built from it would hand a valid signature to the attacker's host. PUBLIC_BASE_URL, or outside
+ * production the address this process listens on (a laptop or a test).
+ */
+function serviceBase(config: Config, address: ReturnType<Server['address']>): string {
+  if (config.publicBaseUrl) return config.publicBaseUrl;
+  if (config.env === 'production' || !address || typeof address === 'string') {
+    throw errors.notConfigured(
+      'service links need PUBLIC_BASE_URL: set it to the URL clients reach this service at, e.g. https://files.example.com',
+    );
+  }
+  const host = ['0.0.0.0', '::'].includes(address.address) ? '127.0.0.1' : address.address;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+}
 
 export const urlRoute: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
   const { storage, auth, config, urlSigner } = ctx;
@@ -69,7 +87,7 @@ export const urlRoute: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (a
       });
       if (presigned) return { url: presigned, expiresAt, via: 'oss' as const };
 
-      const base = config.publicBaseUrl ?? `${request.protocol}://${request.host}`;
+      const base = serviceBase(config, app.server.address());
       const query = new URLSearchParams({
         user: userId,
         expires: String(now + expires),

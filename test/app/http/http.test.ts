@@ -39,3 +39,11 @@ describe('contentDisposition', () => {
     );
   });
 });
+
+describe('contentDisposition of a name stored before names were checked', () => {
+  it('turns a lone surrogate into U+FFFD instead of throwing', () => {
+    expect(contentDisposition('a\uD800.txt')).toBe(
+      `attachment; filename="a_.txt"; filename*=UTF-8''a%EF%BF%BD.txt`,
+    );
+  });
+});

@@ -5,7 +5,9 @@ import { type Backend, type RunningApp, startApp, startBackend, upload } from '.
 interface UsageBody {
   userId: string;
   bytes: number;
+  chargedBytes: number;
   files: number;
+  fileLimit: number | null;
   quotaBytes: number | null;
   remainingBytes: number | null;
   categories: Record<string, { bytes: number; files: number }>;
@@ -203,8 +205,16 @@ describe.each(['disk', 'oss'] as const)('files API on the %s backend', (kind) =>
     await upload(svc, 'counter', 'a.png', Buffer.alloc(1000), 'image/png');
     const doc = await upload(svc, 'counter', 'b.txt', Buffer.alloc(250));
     let u = (await (await fetch(`${svc.base}/v1/usage`, { headers: h })).json()) as UsageBody;
-    expect(u).toMatchObject({ userId: 'counter', bytes: 1250, files: 2, quotaBytes: 1024 ** 3 });
-    expect(u.remainingBytes).toBe(1024 ** 3 - 1250);
+    // Each file counts as at least MIN_FILE_CHARGE (4 KiB by default) against the quota.
+    expect(u).toMatchObject({
+      userId: 'counter',
+      bytes: 1250,
+      chargedBytes: 8192,
+      files: 2,
+      fileLimit: 100_000,
+      quotaBytes: 1024 ** 3,
+    });
+    expect(u.remainingBytes).toBe(1024 ** 3 - 8192);
     expect(u.categories.images).toEqual({ bytes: 1000, files: 1 });
     expect(u.categories.documents).toEqual({ bytes: 250, files: 1 });
     await fetch(`${svc.base}/v1/files/${doc.id}`, { method: 'DELETE', headers: h });

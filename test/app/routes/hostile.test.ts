@@ -100,6 +100,20 @@ const CASES: Case[] = [
     code: 'invalid_name',
   },
   {
+    name: 'a lone UTF-16 surrogate in the name (filename*=utf-16le)',
+    request: async (svc, token) =>
+      rawRequest(`${svc.base}/v1/files`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'multipart/form-data; boundary=zz' },
+        body: Buffer.from(
+          `--zz\r\nContent-Disposition: form-data; name="file"; filename*=utf-16le''%00%D8%2E%00t%00x%00t%00\r\n` +
+            'Content-Type: text/plain\r\n\r\ndata\r\n--zz--\r\n',
+        ),
+      }),
+    status: 400,
+    code: 'invalid_name',
+  },
+  {
     name: 'no file part at all',
     request: uploadRaw([{ field: 'comment', body: 'just text' }]),
     status: 400,
@@ -243,6 +257,20 @@ const CASES: Case[] = [
         .setExpirationTime('10m')
         .sign(new TextEncoder().encode(SECRET));
       return uploadRaw(file('a.txt'))(svc, token);
+    },
+    status: 401,
+    code: 'unauthorized',
+  },
+  {
+    name: 'token whose subject is a number',
+    request: async (svc) => {
+      const token = await new SignJWT({ sub: 42 as unknown as string, scope: 'read write' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuer('ferry')
+        .setAudience('ferry-storage')
+        .setExpirationTime('10m')
+        .sign(new TextEncoder().encode(SECRET));
+      return get('/v1/files')(svc, token);
     },
     status: 401,
     code: 'unauthorized',

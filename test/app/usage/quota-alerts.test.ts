@@ -69,7 +69,12 @@ describe.each(['disk', 'oss'] as const)('per-user quota on the %s backend', (kin
 
   beforeAll(async () => {
     backend = await startBackend(kind);
-    svc = await startApp(backend, { USER_QUOTA_BYTES: '1000', MAX_UPLOAD_BYTES: '1MiB' });
+    // Byte-exact quotas here: the minimum charge per file has its own test (reliability/service-floods).
+    svc = await startApp(backend, {
+      USER_QUOTA_BYTES: '1000',
+      MAX_UPLOAD_BYTES: '1MiB',
+      MIN_FILE_CHARGE: '1',
+    });
   });
   afterAll(async () => {
     await svc?.close();

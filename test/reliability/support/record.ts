@@ -12,7 +12,10 @@ export type Suite =
   | 'registry-faults'
   | 'disk-full'
   | 'service-hostile'
-  | 'service-concurrency';
+  | 'service-concurrency'
+  | 'service-slow-clients'
+  | 'service-floods'
+  | 'secret-files';
 
 export interface CaseRecord {
   suite: Suite;

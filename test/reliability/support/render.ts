@@ -61,13 +61,34 @@ const SECTIONS: { suite: Suite; title: string; file: string; intro: string }[] =
     title: 'Storage service: hostile requests',
     file: 'service-hostile.test.ts',
     intro:
-      'A real listening server (disk backend) where Alice and Bob already have files. After every request the storage folder holds exactly the same files.',
+      'A real listening server (disk backend) where Alice and Bob already have files. After every request the storage folder holds exactly the same files. The last cases use their own servers: what request logs keep, HTML and SVG stored on OSS, and service links in production.',
   },
   {
     suite: 'service-concurrency',
     title: 'Storage service: concurrency',
     file: 'service-concurrency.test.ts',
     intro: 'Concurrent uploads from several users against a real listening server (disk backend).',
+  },
+  {
+    suite: 'service-slow-clients',
+    title: 'Storage service: slow clients and connection floods',
+    file: 'service-slow-clients.test.ts',
+    intro:
+      'Raw sockets against a real listening server with the limits set low (hundreds of milliseconds): headers and bodies trickled a byte at a time, bodies that stop, idle keep-alive sockets, more connections than MAX_CONNECTIONS. Each case asserts who closed the connection and what the client was told.',
+  },
+  {
+    suite: 'service-floods',
+    title: 'Storage service: file floods, big listings and the usage race',
+    file: 'service-floods.test.ts',
+    intro:
+      'One user with many files (empty ones included) against a real listening server: the per-user file limit and minimum charge, listings served from the index (the request path never walks storage; `npm run bench -- --only big-user` measures the latency with 100,000 files), and usage that no listing can roll back.',
+  },
+  {
+    suite: 'secret-files',
+    title: 'Secret files on a host',
+    file: 'secret-files.test.ts',
+    intro:
+      'The write script behind `writeFileArgv` (shared/.env with AUTH_SECRET, pull.json), run for real while a second, unprivileged local user (uid 65534) tries to read the file being written.',
   },
 ];
 
