@@ -16,6 +16,7 @@ const PARTS: { name: string; load: () => Promise<{ part: Part }> }[] = [
   { name: 'registry', load: () => import('./parts/registry') },
   { name: 'fleet', load: () => import('./parts/fleet') },
   { name: 'rollback', load: () => import('./parts/rollback') },
+  { name: 'bare-host', load: () => import('./parts/bare-host') },
   { name: 'downtime', load: () => import('./parts/downtime') },
   { name: 'publish', load: () => import('./parts/publish') },
   { name: 'artifact', load: () => import('./parts/artifact') },

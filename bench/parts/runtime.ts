@@ -19,6 +19,16 @@ import {
 import { formatBytes, formatMB, median } from '../lib/format';
 import type { BenchContext, Part, PartResult } from '../lib/part';
 
+/**
+ * The images a Docker deploy of the same service would pull first, as Docker Hub lists them (hub.docker.com
+ * /_/node/tags, linux/amd64 compressed size, node 24.20.0, the tags' digests at the time). Not measured here
+ * (no Docker engine on this machine): constants.
+ */
+export const NODE_24_IMAGES = [
+  { image: 'node:24-slim', tag: '24.20.0-trixie-slim', digest: 'a747ad80c8a1', compressedBytes: 81.34e6 },
+  { image: 'node:24-alpine', tag: '24.20.0-alpine3.24', digest: '4caaaf42195b', compressedBytes: 55.78e6 },
+] as const;
+
 interface Row {
   runtime: string;
   source: string;
@@ -56,6 +66,7 @@ export const part: Part = {
       }
     }
 
+    const node24 = rows.find((r) => r.runtime.startsWith('node 24.') && r.runtime.endsWith('x64'));
     return {
       tables: [
         {
@@ -81,11 +92,39 @@ export const part: Part = {
           notes: [
             'packed: what the registry stores once per Node version and arch, and a host downloads once (releases on the same Node share it). The npm package also carries headers and docs.',
             'cold: a fresh cache, so download over loopback (npm) or read (self), verify sha512, extract, ELF checks, pack (gzip level 6). cached: the median of the warm runs, where only the packument is read and the packed file re-hashed.',
-            `${specs.length === 0 ? 'No fetched Node builds here (run node scripts/fetch-test-runtimes.mjs); only the running Node is measured. ' : ''}Docker image sizes to compare with are added by whoever runs the full bench (bench/parts/artifact.ts keeps them).`,
+            ...(specs.length === 0
+              ? [
+                  'No fetched Node builds here (run node scripts/fetch-test-runtimes.mjs); only the running Node is measured.',
+                ]
+              : []),
           ],
         },
+        ...(node24
+          ? [
+              {
+                title:
+                  'The runtime a host downloads once vs the Node 24 base image a Docker deploy pulls first',
+                columns: [
+                  { header: 'what' },
+                  { header: 'compressed', right: true },
+                  { header: 'vs Ferry', right: true },
+                ],
+                rows: [
+                  [`Ferry: ${node24.runtime} (packed)`, formatMB(node24.packedBytes), '1.0×'],
+                  ...NODE_24_IMAGES.map((d) => [
+                    `${d.image} (${d.tag}, ${d.digest})`,
+                    formatMB(d.compressedBytes),
+                    `${(d.compressedBytes / node24.packedBytes).toFixed(1)}×`,
+                  ]),
+                ],
+                notes: [
+                  "Image sizes: Docker Hub, hub.docker.com/_/node/tags, linux/amd64 compressed size, constants in bench/parts/runtime.ts (no Docker engine here to pull them). The image is only the base: the app layer and node_modules come on top; Ferry's artifact is in the artifact part.",
+                ],
+              },
+            ]
+          : []),
       ],
-      data: { runtimes: rows, warmRuns },
+      data: { runtimes: rows, warmRuns, dockerImages: NODE_24_IMAGES },
     };
   },
 };

@@ -38,7 +38,9 @@ async function expectConverged(version: string) {
 }
 
 beforeAll(async () => {
-  env = await startLocalEnv({ hosts: 3, lockTtlSeconds: 30 });
+  // One host at a time, so the CLI can be killed between hosts (a rollback otherwise takes every host
+  // at once).
+  env = await startLocalEnv({ hosts: 3, lockTtlSeconds: 30, concurrency: 1 });
   lockFile = join(env.registryDir as string, envLockKey(env.prefix, FIXTURE_APP, ENV_NAME));
   for (const v of ['1.0.0', '2.0.0', '3.0.0']) await env.publish(v);
   const setup = await env.ferry('setup', ENV_NAME);

@@ -64,6 +64,8 @@ export interface LocalEnvOptions {
   lockTtlSeconds?: number;
   healthTimeoutSeconds?: number;
   keep?: number;
+  /** Hosts in flight at once (rollback takes every host in one batch, up to this). */
+  concurrency?: number;
 }
 
 function registryYaml(dir: string, prefix: string, oss: OssServer | undefined): string {
@@ -95,7 +97,12 @@ environments:
     transport: local
     path: ${join(dir, 'hosts')}
     batch: 1
-    keep: ${opts.keep ?? 3}
+${
+  opts.concurrency
+    ? `    concurrency: ${opts.concurrency}
+`
+    : ''
+}    keep: ${opts.keep ?? 3}
     lockTtlSeconds: ${opts.lockTtlSeconds ?? 30}
     health:
       path: /healthz
