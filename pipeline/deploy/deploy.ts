@@ -407,7 +407,9 @@ function planOnly(
   };
 }
 
+/** The release every host landed on, when they all succeeded on the same one (a plain rollback's target). */
 function commonTarget(outcomes: HostOutcome[]): string | null {
+  if (!outcomes.every((o) => o.ok)) return null;
   const targets = new Set(outcomes.map((o) => o.to));
   return targets.size === 1 ? ([...targets][0] ?? null) : null;
 }

@@ -148,7 +148,8 @@ ${extra}${systemdHostsYaml([host.target], [appPort])}`,
 
     beforeAll(async () => {
       [host, oss] = await Promise.all([
-        bootSystemdHost({ name: 'e2e' }),
+        // Not the self-test's 127.0.0.40: the two may boot at once in one run.
+        bootSystemdHost({ name: 'e2e', address: '127.0.0.41' }),
         startOssServer({ bucket: 'ferry-releases' }),
       ]);
       dir = await mkdtemp(join(tmpdir(), 'ferry-systemd-story-'));
