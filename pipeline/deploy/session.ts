@@ -105,6 +105,8 @@ export interface HostPlatformInfo {
   arch: string;
   glibc: string | null;
   node: string;
+  /** Optional abilities the agent lists (`hooks`); empty for agents that predate the list. */
+  features: string[];
 }
 
 /** Refuses to drive a host whose agent is missing or speaks another protocol; returns each host's platform. */
@@ -121,6 +123,7 @@ export async function checkAgents(
         arch: typeof r.arch === 'string' ? r.arch : 'unknown',
         glibc: typeof r.glibc === 'string' ? r.glibc : null,
         node: String(r.node),
+        features: Array.isArray(r.features) ? r.features.filter((f) => typeof f === 'string') : [],
       });
     }
     if (!r.ok) problems.push(`${host.name}: no working agent (${r.error?.message ?? 'unknown error'})`);

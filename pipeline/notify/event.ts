@@ -26,4 +26,6 @@ export interface NotifyEvent {
   durationMs?: number;
   /** promote: the channel's new sequence number. */
   sequence?: number;
+  /** Sent by `ferry notify` to check a target: nothing happened. */
+  test?: boolean;
 }

@@ -51,6 +51,10 @@ export function messageOf(e: NotifyEvent): Message {
       );
       break;
   }
+  if (e.test) {
+    title = `[test] ${title}`;
+    lines.unshift(`This is a test sent by ferry notify ${e.env}: nothing was deployed.`);
+  }
   if (e.from && e.event !== 'host.reverted') lines.push(`Before: ${e.from}.`);
   if (e.failure) lines.push(`Reason: ${clip(e.failure.reason)}`);
   for (const w of e.warnings ?? []) lines.push(`Warning: ${clip(w)}`);

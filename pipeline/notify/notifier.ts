@@ -42,6 +42,15 @@ export class Notifier {
     }
   }
 
+  /** `ferry notify`: the event to every target of this environment, whatever events it asked for. */
+  emitToAll(event: NotifyEvent): number {
+    const targets = this.o.targets.filter(
+      (t) => t.environments === null || t.environments.includes(this.o.envName),
+    );
+    for (const t of targets) this.pending.push(this.send(t, event));
+    return targets.length;
+  }
+
   /** Waits for every message emitted so far; never throws. */
   async flush(): Promise<Delivery[]> {
     const all: Delivery[] = [];
