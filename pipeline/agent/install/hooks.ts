@@ -60,18 +60,46 @@ export async function runPhase(
       FERRY_HOOK: phase,
     },
   });
+  // A long hook must not make this live run's host lock look abandoned.
+  const keepAlive = setInterval(
+    () => void o.lock.refresh().catch(() => {}),
+    Math.max(1000, (config.lockTtlSec * 1000) / 3),
+  );
+  try {
+    return await runEach(ctx, mine, { ...o, step, dir, hookEnv, secrets: Object.values(shared) });
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+async function runEach(
+  ctx: AgentContext,
+  mine: readonly HookSpec[],
+  o: {
+    journal: Omit<Journal, 'step' | 'pid'>;
+    lock: HeldLock;
+    step: (typeof HOOK_STEP)[HostHookPhase];
+    dir: string;
+    hookEnv: Record<string, string>;
+    secrets: string[];
+  },
+): Promise<HookRun[]> {
+  const { paths, report, env } = ctx;
+  const { step } = o;
+  const version = o.journal.version;
   const runs: HookRun[] = [];
   for (const h of mine) {
+    const phase = h.phase;
     await o.lock.refresh();
     report.step(step, { version, run: h.run, timeoutSec: h.timeoutSec });
     const r = await runHook({
       phase,
       run: h.run,
       argv: hookArgv(h.run),
-      cwd: dir,
-      env: hookEnv,
+      cwd: o.dir,
+      env: o.hookEnv,
       timeoutSec: h.timeoutSec,
-      secrets: Object.values(shared),
+      secrets: o.secrets,
       // Journaled, so a run that finds this agent killed can stop the hook it left behind.
       onStart: async (pid) => {
         await writeJsonAtomic(paths.journal, {
