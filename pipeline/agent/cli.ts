@@ -4,6 +4,7 @@ import { hostname, userInfo } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ExitCode } from '../exit-codes';
+import { type HookSpec, parseHookFlag } from '../hooks/spec';
 import type { AgentContext } from './context';
 import { AgentError, errorJson } from './errors';
 import { acquireLock, breakLock, readLock } from './host/lock';
@@ -23,7 +24,7 @@ import { loadServiceConfig } from './service/config';
 import { reloadService, startService, stopService } from './service/control';
 import { Supervisor } from './service/supervisor';
 import { readSupervisorState, runningSupervisor } from './service/supervisor-state';
-import { AGENT_PROTOCOL, AGENT_VERSION } from './version';
+import { AGENT_FEATURES, AGENT_PROTOCOL, AGENT_VERSION } from './version';
 
 type Flags = Record<string, string | boolean | string[] | undefined>;
 type Spec = Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
@@ -40,6 +41,7 @@ const SPECS: Record<string, Spec> = {
     'health-timeout': { type: 'string' },
     'allow-bad': { type: 'boolean' },
     keep: { type: 'string' },
+    hook: { type: 'string', multiple: true },
   },
   rollback: {
     to: { type: 'string' },
@@ -60,7 +62,7 @@ const SPECS: Record<string, Spec> = {
 export const AGENT_USAGE = `usage: agent <command> --root DIR [--who USER@HOST] [flags]
   version
   deploy --version V --manifest-url U --signature-url U --artifact-url U [--runtime-url ARCH=U]...
-         [--health-timeout S] [--allow-bad] [--keep N]
+         [--health-timeout S] [--allow-bad] [--keep N] [--hook PHASE:TIMEOUT:COMMAND]...
   rollback [--to V] [--no-mark-bad] [--allow-bad] [--health-timeout S]
   sync [--health-timeout S]     (pull mode: converge to the environment's channel, .ferry/pull.json)
   status [--no-health]          history [--limit N]          unlock
@@ -90,6 +92,16 @@ function runtimeUrls(values: Flags[string]): Record<string, string> | undefined 
     out[m[1] as string] = m[2] as string;
   }
   return out;
+}
+
+/** `--hook beforeSwitch:300:COMMAND` (repeatable, in order): what the CLI chose for this host. */
+function hookFlags(values: Flags[string]): HookSpec[] | undefined {
+  if (values === undefined) return undefined;
+  return (Array.isArray(values) ? values : [String(values)]).map((v) => {
+    const spec = parseHookFlag(v);
+    if (typeof spec === 'string') throw usage(spec);
+    return spec;
+  });
 }
 
 function need(flags: Flags, name: string): string {
@@ -136,6 +148,8 @@ export async function runAgent(argv: string[], io: AgentIO): Promise<number> {
         glibc: platform.glibc,
         // One round trip tells the CLI what each host runs (a plain rollback refuses a split fleet).
         ...(root ? { current: await currentVersion(hostPaths(resolve(root))) } : {}),
+        // What this agent can do beyond its protocol: the CLI passes --hook only to an agent listing it.
+        features: AGENT_FEATURES,
       });
       return ExitCode.Ok;
     }
@@ -192,6 +206,7 @@ async function dispatch(
         healthTimeoutSec: int(flags, 'health-timeout', 1),
         allowBad: flags['allow-bad'] === true,
         keep: int(flags, 'keep', 1),
+        hooks: hookFlags(flags.hook),
       });
     case 'rollback':
       return rollback(ctx, {

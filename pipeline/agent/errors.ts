@@ -3,6 +3,7 @@
 
 import { FerryError } from '../errors';
 import { ExitCode, type ExitCodeValue } from '../exit-codes';
+import type { HookRun } from '../hooks/spec';
 
 export type AgentErrorCode =
   | 'usage'
@@ -24,6 +25,8 @@ export type AgentErrorCode =
   | 'service_down'
   | 'reload_failed'
   | 'health_failed'
+  // a beforeSwitch hook failed or timed out: the host stopped before the switch (not the release's gate)
+  | 'hook_failed'
   // the Node runtime a release pins cannot run on this host (arch, C library)
   | 'runtime_unsupported'
   // pull mode (agent sync): the channel and the credentials to read it
@@ -91,6 +94,10 @@ export interface FailureDetails {
   output?: string[];
   /** The failing health answer: status and the start of its body, or the connection error. */
   probe?: { status?: number; body?: string; version?: string | null; error?: string };
+  /** The hook that failed: its exit and last output lines. */
+  hook?: HookRun;
+  /** Every hook of that phase run so far, the failed one last. */
+  hooks?: HookRun[];
 }
 
 /** The error as it appears in the final JSON line and in history. */

@@ -4,4 +4,8 @@
 // 2: the agent runs on the runtime setup installs (.ferry/runtime), deploy takes --runtime-url, and
 // errors carry details. A host set up by an older CLI is told to run `ferry setup` again.
 export const AGENT_PROTOCOL = 2;
-export const AGENT_VERSION = '0.2.0';
+export const AGENT_VERSION = '0.3.0';
+
+// Optional abilities added without a protocol change, so hosts need a new agent only to use them:
+// `hooks`: deploy takes --hook (beforeSwitch/afterSwitch).
+export const AGENT_FEATURES: readonly string[] = ['hooks'];

@@ -8,6 +8,7 @@ import type { FleetContext } from '../deploy/context';
 import { resolveVersion } from '../deploy/deploy';
 import { acquireEnvLock, envLockKey, type LockedRun, type LockNote, releaseAfter } from '../deploy/env-lock';
 import { FerryError, UsageError } from '../errors';
+import { baseOf, notifierFor, promoted } from '../notify/fleet-events';
 import { checkSigningKey, signingKeyFromEnv } from '../publish/signing-key';
 import { channelKey } from '../release/layout';
 import { DEFAULT_CHANNEL_TTL_SECONDS, issueChannel, readChannel } from './issue';
@@ -68,6 +69,7 @@ export async function promoteEnv(ctx: FleetContext, o: PromoteOptions): Promise<
     ttlSeconds: envCfg.lockTtlSeconds,
   });
   const run: LockedRun<PromoteResult> = {};
+  const notifier = notifierFor(ctx);
   try {
     const { channel, previous } = await issueChannel(ctx.registry, {
       prefix,
@@ -93,6 +95,12 @@ export async function promoteEnv(ctx: FleetContext, o: PromoteOptions): Promise<
       from: previous?.version ?? null,
       result: 'ok',
     });
+    // A refresh only renews the expiry: nothing moved, nobody needs telling.
+    if (op === 'promote') {
+      notifier.emit(
+        promoted(baseOf(ctx), { version, from: previous?.version ?? null, sequence: channel.sequence }),
+      );
+    }
     run.result = {
       env: envCfg.name,
       version,
@@ -108,5 +116,6 @@ export async function promoteEnv(ctx: FleetContext, o: PromoteOptions): Promise<
     throw err;
   } finally {
     await releaseAfter(lock, run);
+    await notifier.flush();
   }
 }

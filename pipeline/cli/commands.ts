@@ -71,6 +71,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./commands/history'),
   },
   {
+    name: 'notify',
+    summary: 'send a test message to every notification target of an environment',
+    load: () => import('./commands/notify'),
+  },
+  {
     name: 'unlock',
     summary: "remove a dead run's deploy lock",
     load: () => import('./commands/unlock'),

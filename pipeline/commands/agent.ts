@@ -2,6 +2,8 @@
 // command's flags are typed, so a CLI change that drifts from the agent's interface fails to compile.
 // The contract itself (output lines, exit codes) is in docs/agent.md.
 import { posix } from 'node:path';
+import type { HookSpec } from '../hooks/spec';
+import { hookFlags } from './hooks';
 
 export interface DeployArgs {
   version: string;
@@ -13,6 +15,8 @@ export interface DeployArgs {
   healthTimeoutSec?: number;
   allowBad?: boolean;
   keep?: number;
+  /** Hooks this host runs, in order (pipeline/commands/hooks.ts hostHooks()). */
+  hooks?: readonly HookSpec[];
 }
 
 export interface RollbackArgs {
@@ -96,6 +100,7 @@ function flagsFor(command: AgentCommand, args: unknown): string[] {
       add('health-timeout', a.healthTimeoutSec);
       on('allow-bad', a.allowBad);
       add('keep', a.keep);
+      out.push(...hookFlags(a.hooks ?? []));
       break;
     }
     case 'rollback': {

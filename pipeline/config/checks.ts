@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import { Value } from 'typebox/value';
 import { parseNodeSpec, runtimeFromProblem } from '../runtime/spec';
+import { hookProblems, notificationProblems } from './hook-and-notification-checks';
 import type { Problem } from './problems';
 import {
   type EnvironmentFile,
@@ -57,6 +58,7 @@ export function crossChecks(data: unknown): Problem[] {
   for (const [name, env] of Object.entries(envs)) {
     if (Value.Check(EnvironmentSchema, env)) problems.push(...environmentChecks(name, env, port));
   }
+  problems.push(...hookProblems(file), ...notificationProblems(file));
   return problems;
 }
 

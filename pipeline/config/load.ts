@@ -100,7 +100,7 @@ export function parseConfig(text: string, file: string, env: Env = {}): FerryCon
         problems: located.map(formatProblem),
         remedy:
           secrets.length > 0
-            ? `secrets come from the environment: ${CREDENTIAL_ENV_VARS.oss}; signing key: ${CREDENTIAL_ENV_VARS.signing}; app secrets: ${CREDENTIAL_ENV_VARS.app}`
+            ? `secrets come from the environment: ${CREDENTIAL_ENV_VARS.oss}; signing key: ${CREDENTIAL_ENV_VARS.signing}; app secrets: ${CREDENTIAL_ENV_VARS.app}; notification URLs and secrets: ${CREDENTIAL_ENV_VARS.notifications}`
             : 'see docs/releases.md for every key; editors validate with releases.schema.json',
       },
     );

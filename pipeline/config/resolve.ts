@@ -3,6 +3,14 @@
 import { isAbsolute, resolve } from 'node:path';
 import { parseRuntimeFrom, type RuntimeConfig } from '../runtime/spec';
 import type { EnvironmentFile, ReleasesFile } from './schema';
+import { DEFAULT_HOOK_TIMEOUT_SECONDS, type HooksFile } from './schema-hooks';
+import {
+  ENV_REF,
+  NOTIFY_EVENTS,
+  type NotificationFile,
+  type NotifyEventName,
+  type NotifyType,
+} from './schema-notifications';
 
 export type BatchSpec = number | `${number}%`;
 
@@ -95,6 +103,31 @@ export interface PullConfig {
   metadataEndpoint: string;
 }
 
+export interface HookConfig {
+  run: string;
+  timeoutSeconds: number;
+  /** Canary host only (host hooks). */
+  once: boolean;
+}
+
+export interface HooksConfig {
+  beforeSwitch: HookConfig[];
+  afterSwitch: HookConfig[];
+  afterDeploy: HookConfig[];
+}
+
+export interface NotificationConfig {
+  type: NotifyType;
+  /** Its place in releases.yaml: warnings name it (`notifications[1] (slack)`), never its URL. */
+  index: number;
+  /** The environment variable holding the URL (`url: ${NAME}`), read when a message is sent. */
+  urlEnv: string;
+  secretEnv?: string;
+  events: NotifyEventName[];
+  /** null: every environment. */
+  environments: string[] | null;
+}
+
 export interface FerryConfig {
   /** Absolute path of releases.yaml. */
   file: string;
@@ -105,6 +138,8 @@ export interface FerryConfig {
   /** null until `ferry keygen` output is pasted in (or FERRY_SIGNING_PUBLIC_KEY is set). */
   signing: { publicKey: string | null };
   environments: Record<string, EnvironmentConfig>;
+  hooks: HooksConfig;
+  notifications: NotificationConfig[];
 }
 
 export function resolveConfig(
@@ -156,6 +191,34 @@ export function resolveConfig(
     registry,
     signing: { publicKey: envKey || raw.signing?.publicKey || null },
     environments,
+    hooks: resolveHooks(raw.hooks),
+    notifications: (raw.notifications ?? []).map(resolveNotification),
+  };
+}
+
+function resolveHooks(raw: HooksFile | undefined): HooksConfig {
+  const list = (hooks: { run: string; timeoutSeconds?: number; once?: boolean }[] | undefined) =>
+    (hooks ?? []).map((h) => ({
+      run: h.run,
+      timeoutSeconds: h.timeoutSeconds ?? DEFAULT_HOOK_TIMEOUT_SECONDS,
+      once: h.once ?? false,
+    }));
+  return {
+    beforeSwitch: list(raw?.beforeSwitch),
+    afterSwitch: list(raw?.afterSwitch),
+    afterDeploy: list(raw?.afterDeploy),
+  };
+}
+
+function resolveNotification(n: NotificationFile, index: number): NotificationConfig {
+  const name = (ref: string) => ENV_REF.exec(ref)?.[1] as string;
+  return {
+    type: n.type,
+    index,
+    urlEnv: name(n.url),
+    ...(n.secret ? { secretEnv: name(n.secret) } : {}),
+    events: n.events ? [...new Set(n.events)] : [...NOTIFY_EVENTS],
+    environments: n.environments ? [...n.environments] : null,
   };
 }
 

@@ -3,6 +3,8 @@
 // Defaults are declared here for the editor's benefit; resolve.ts applies them (typebox does not fill
 // defaults inside records). `errorMessage` is our own annotation: the text shown when a value fails.
 import { type Static, Type } from 'typebox';
+import { HooksSchema } from './schema-hooks';
+import { NotificationsSchema } from './schema-notifications';
 
 const NAME = '^[a-z][a-z0-9-]{0,62}$';
 const URL_PATTERN = '^https?://[^\\s/]+/?$';
@@ -352,6 +354,8 @@ export const ReleasesSchema = Type.Object(
         errorMessage: 'is not a valid environment name (lowercase letters, digits and dashes)',
       }),
     ),
+    hooks: Type.Optional(HooksSchema),
+    notifications: Type.Optional(NotificationsSchema),
   },
   { additionalProperties: false },
 );

@@ -2,6 +2,7 @@
 // events as they come, then one result line. A run that ends without a result line (killed, node missing,
 // SSH dropped) becomes a failed result naming what was seen, so the rollout treats every host alike.
 import { type AgentCommand, type AgentCommandArgs, agentArgv } from '../commands/agent';
+import type { HookRun } from '../hooks/spec';
 import type { Transport } from '../transport/types';
 
 export interface AgentError {
@@ -16,6 +17,9 @@ export interface AgentError {
 export interface FailureDetails {
   output?: string[];
   probe?: { status?: number; body?: string; version?: string | null; error?: string };
+  /** A failed beforeSwitch hook: its exit and last output lines (and the hooks run before it). */
+  hook?: HookRun;
+  hooks?: HookRun[];
 }
 
 export interface AgentResult {

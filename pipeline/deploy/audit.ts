@@ -1,6 +1,7 @@
 // The environment's audit log: one small object per action in the registry, so it needs no append
 // support, survives any one host, and `ferry history` reads it without SSH. Keys sort by time.
 import { randomBytes } from 'node:crypto';
+import type { HookRun } from '../hooks/spec';
 import type { Registry } from '../registry/registry';
 import type { FailureDetails } from './agent-client';
 
@@ -20,7 +21,11 @@ export interface AuditEntry {
     error?: string;
     /** Why a host refused the release: its new workers' last output and the failing health answer. */
     details?: FailureDetails;
+    /** beforeSwitch/afterSwitch runs on that host, with their output. */
+    hooks?: HookRun[];
   }[];
+  /** afterDeploy runs on the machine that ran ferry, with their output. */
+  hooks?: HookRun[];
   error?: string;
   durationMs?: number;
 }

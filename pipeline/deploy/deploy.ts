@@ -5,6 +5,8 @@ import { runtimeForHost } from '../agent/runtime/host';
 import { channelFollower } from '../channels/follow';
 import { FerryError } from '../errors';
 import { ExitCode } from '../exit-codes';
+import type { HookRun } from '../hooks/spec';
+import { baseOf, deployStarted, notifierFor, runEvents, runThrew } from '../notify/fleet-events';
 import { readEnvRecord, writeEnvRecord } from '../registry/env-record';
 import { readIndex } from '../registry/release-index';
 import { releaseKeys } from '../release/layout';
@@ -14,6 +16,14 @@ import { appendAudit } from './audit';
 import { bakeBatch } from './bake';
 import type { FleetContext } from './context';
 import { acquireEnvLock, envLockKey, type LockedRun, type LockNote, releaseAfter } from './env-lock';
+import {
+  hookDetailLines,
+  hooksForBatch,
+  hookWarnings,
+  hostHookLines,
+  refuseAgentsWithoutHooks,
+  runAfterDeploy,
+} from './hooks';
 import { planBatches } from './plan';
 import { type HostOutcome, type RolloutResult, rollout } from './rollout';
 import { checkAgents, closeHosts, type HostHandle, type HostPlatformInfo, openHosts } from './session';
@@ -84,6 +94,7 @@ export async function deployEnv(
     const envCfg = ctx.envCfg;
     const runtime = await publishedRuntime(ctx, keys.manifest);
     if (runtime) refuseUnfitHosts(runtime, version, hosts, platforms);
+    refuseAgentsWithoutHooks(ctx, hosts, platforms);
     // Presigned per batch, so a long rollout never hands a host an expired URL; hosts get the internal
     // endpoint and need no OSS credentials of their own.
     const ttl = envCfg.urlTtlSeconds;
@@ -107,7 +118,7 @@ export async function deployEnv(
             if (art) runtimeUrls[arch as RuntimeArch] = await sign(art.key);
           }
         },
-        run: (h) =>
+        run: (h, n) =>
           runAgent(
             h.t,
             h.host.path,
@@ -121,6 +132,7 @@ export async function deployEnv(
               healthTimeoutSec: envCfg.health.timeoutSeconds,
               keep: envCfg.keep,
               allowBad: opts.allowBad,
+              hooks: hooksForBatch(ctx, n),
             },
             { who: ctx.who, onEvent: progress(ctx, h) },
           ),
@@ -128,7 +140,7 @@ export async function deployEnv(
         ...(envCfg.bakeSeconds > 0
           ? { bake: (_n: number, batch: HostHandle[]) => bakeBatch(ctx, batch, version, envCfg.bakeSeconds) }
           : {}),
-        onHostDone: (o) => ctx.log(hostLine(o, version)),
+        onHostDone: (o) => ctx.log([hostLine(o, version), ...(o.ok ? hostHookLines(o) : [])].join('\n')),
         onRevert: (o) =>
           ctx.log(`  ${o.host}  returned to ${o.from}: ${o.reverted?.ok ? 'ok' : o.reverted?.error}`),
       },
@@ -256,6 +268,9 @@ async function runFleetOp(
 ): Promise<FleetRunResult> {
   const { envCfg, config } = ctx;
   const hosts = await openHosts(envCfg, ctx.env);
+  // Messages go out in the background and are waited for (5 s at most each) only once the run is over.
+  const notifier = notifierFor(ctx);
+  const base = baseOf(ctx);
   try {
     const platforms = await checkAgents(hosts, envCfg.concurrency);
     if (dryRun) return planOnly(ctx, hosts, platforms, op, version);
@@ -275,12 +290,15 @@ async function runFleetOp(
       ctx.log(`note: broke an expired lock held by ${lock.broke.who} since ${lock.broke.since}`);
     const started = Date.now();
     const run: LockedRun<FleetRunResult> = {};
+    let told = false;
     try {
       ctx.log(
         `${op} ${version ?? '(previous release)'} to ${envCfg.name}: ${hosts.length} host(s), batch ${envCfg.batch}`,
       );
+      if (op === 'deploy') notifier.emit(deployStarted(base, version, hosts.length));
       const result = await go(hosts, platforms);
       const target = version ?? commonTarget(result.outcomes);
+      let afterDeploy: HookRun[] = [];
       if (result.ok && target) {
         const from = result.outcomes.find((o) => o.from)?.from ?? null;
         await writeEnvRecord(ctx.registry, config.registry.prefix, config.app.name, {
@@ -294,6 +312,13 @@ async function runFleetOp(
           () => null,
           (err: unknown) => err,
         );
+        if (op === 'deploy' && config.hooks.afterDeploy.length > 0) {
+          afterDeploy = await runAfterDeploy(ctx, {
+            version: target,
+            from,
+            hosts: result.outcomes.map((o) => o.host),
+          });
+        }
       } else if (result.ok && channel) {
         ctx.log(
           `warning: hosts landed on different versions, so the channel of ${envCfg.name} was not moved`,
@@ -318,12 +343,26 @@ async function runFleetOp(
           to: o.to,
           ...(o.error ? { error: `${o.error.code}: ${o.error.message}` } : {}),
           ...(o.error?.details ? { details: o.error.details } : {}),
+          ...(o.hooks && !o.error?.details?.hooks ? { hooks: o.hooks } : {}),
         })),
+        ...(afterDeploy.length > 0 ? { hooks: afterDeploy } : {}),
         ...(result.haltedBy?.error
           ? { error: `${result.haltedBy.host}: ${result.haltedBy.error.message}` }
           : {}),
         durationMs: Date.now() - started,
       });
+      for (const e of runEvents(base, op, {
+        ok: result.ok,
+        version: target,
+        from: result.outcomes.find((o) => o.from)?.from ?? null,
+        outcomes: result.outcomes,
+        haltedBy: result.haltedBy,
+        durationMs: Date.now() - started,
+        warnings: hookWarnings(result.outcomes, afterDeploy),
+      })) {
+        notifier.emit(e);
+      }
+      told = true;
       if (channelError) throw channelError;
       const halt = result.haltedBy?.error?.code ?? '';
       const unhealthy = RELEASE_FAULTS.has(halt);
@@ -344,6 +383,7 @@ async function runFleetOp(
       return run.result;
     } catch (err) {
       run.failure = err;
+      if (!told) notifier.emit(runThrew(base, op, version, err));
       throw err;
     } finally {
       // Marks the returned result (same object) or wraps the error when the lock will not let go.
@@ -351,6 +391,7 @@ async function runFleetOp(
     }
   } finally {
     await closeHosts(hosts);
+    await notifier.flush();
   }
 }
 
@@ -445,6 +486,7 @@ export function detailLines(o: HostOutcome): string[] {
       : `HTTP ${p.status}${p.body ? ` ${JSON.stringify(p.body.slice(0, 200))}` : ''}${p.version !== undefined ? `, version ${JSON.stringify(p.version)}` : ''}`;
     lines.push(`      health answer: ${answer}`);
   }
+  lines.push(...hookDetailLines(d));
   if (d.output && d.output.length > 0) {
     lines.push(`      last ${d.output.length} line(s) of the new workers' output:`);
     for (const l of d.output) lines.push(`        | ${l}`);

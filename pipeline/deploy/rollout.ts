@@ -2,6 +2,7 @@
 // rollout, and every host this run already switched is returned to the release it ran before, so the fleet
 // never ends split between versions. Per-host work is a callback: this module only decides the order.
 import type { BatchSpec } from '../config/resolve';
+import type { HookRun } from '../hooks/spec';
 import type { AgentResult, FailureDetails } from './agent-client';
 import { crashAfterHosts } from './crash-hook';
 import { mapLimit, planBatches } from './plan';
@@ -23,6 +24,8 @@ export interface HostOutcome {
   /** Switched fine, then failed while its batch baked: it is returned like the hosts that passed. */
   failedBake?: boolean;
   skipped?: boolean;
+  /** The hooks the host ran (deploy --hook), with their exits and output. */
+  hooks?: HookRun[];
 }
 
 export interface RolloutHooks {
@@ -123,6 +126,8 @@ function outcomeOf(h: HostHandle, r: AgentResult, batch: number, durationMs: num
     batch,
     durationMs,
   };
+  if (Array.isArray(r.hooks)) o.hooks = r.hooks as HookRun[];
+  else if (r.error?.details?.hooks) o.hooks = r.error.details.hooks;
   if (!r.ok) {
     o.error = { code: r.error?.code ?? 'failed', message: r.error?.message ?? 'failed', step: r.error?.step };
     if (r.error?.details) o.error.details = r.error.details;

@@ -107,6 +107,8 @@ export interface HostPlatformInfo {
   node: string;
   /** The release `current` points to (null: none yet). */
   current: string | null;
+  /** Optional abilities the agent lists (`hooks`); empty for agents that predate the list. */
+  features: string[];
 }
 
 /** Refuses to drive a host whose agent is missing or speaks another protocol; returns each host's platform. */
@@ -124,6 +126,7 @@ export async function checkAgents(
         glibc: typeof r.glibc === 'string' ? r.glibc : null,
         node: String(r.node),
         current: typeof r.current === 'string' ? r.current : null,
+        features: Array.isArray(r.features) ? r.features.filter((f) => typeof f === 'string') : [],
       });
     }
     if (!r.ok) problems.push(`${host.name}: no working agent (${r.error?.message ?? 'unknown error'})`);

@@ -11,6 +11,14 @@ export const ACCESS_KEY_ID = /(?<![A-Za-z0-9])LTAI[A-Za-z0-9]{12,30}(?![A-Za-z0-
 export const PEM_PRIVATE_KEY =
   /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?:\\[rn]|[\r\n])+(?:[A-Za-z0-9+/=]{16,}(?:\\[rn]|[\r\n])+)+-----END/g;
 
+/**
+ * A chat-bot or webhook URL with its token in it: DingTalk `?access_token=`, WeCom `?key=`, Feishu/Lark
+ * `/open-apis/bot/v2/hook/<token>`, Slack `hooks.slack.com/services/…`, or any `token=`/`sign=` query of
+ * token length. Whoever has such a URL can post as the bot.
+ */
+export const WEBHOOK_TOKEN_URL =
+  /https?:\/\/[^\s'"]*(?:[?&](?:access_token|token|key|sign)=[A-Za-z0-9%_-]{16,}|\/open-apis\/bot\/v2\/hook\/[A-Za-z0-9-]{8,}|hooks\.slack\.com\/services\/[A-Za-z0-9]+\/[A-Za-z0-9]+\/[A-Za-z0-9]{8,})/;
+
 /** Config keys whose non-empty values are secrets by name. */
 export const SECRET_KEY_NAME = /secret|passw(or)?d|passphrase|^access_?key|token$|private_?key/i;
 

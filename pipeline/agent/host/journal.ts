@@ -10,10 +10,12 @@ export type JournalStep =
   | 'download'
   | 'unpack'
   | 'link'
+  | 'before-switch'
   | 'switch'
   | 'reload'
   | 'health'
   | 'revert'
+  | 'after-switch'
   | 'prune';
 
 export interface Journal {
@@ -24,6 +26,8 @@ export interface Journal {
   step: JournalStep;
   startedAt: string;
   pid: number;
+  /** A hook running now (its process group leader), so a run that finds it orphaned can stop it. */
+  hook?: { pid: number; startTicks: number | null; run: string };
 }
 
 export async function readJournal(paths: HostPaths): Promise<Journal | null> {
@@ -43,9 +47,9 @@ export async function clearJournal(paths: HostPaths): Promise<void> {
  * at the start of that step, right after the journal names it; the mid-* points kill it inside a step,
  * once it has written part of what it writes: half the artifact into tmp/ (`mid-download`), half the
  * release's files into staging (`mid-unpack`), the temporary symlink but not its rename over `current`
- * (`mid-switch`).
+ * (`mid-switch`), a hook started and recorded in the journal (`mid-hook`).
  */
-export type CrashPoint = JournalStep | 'mid-download' | 'mid-unpack' | 'mid-switch';
+export type CrashPoint = JournalStep | 'mid-download' | 'mid-unpack' | 'mid-switch' | 'mid-hook';
 
 /** SIGKILL, not exit: no finally blocks, no lock release, exactly like a power cut or OOM kill. */
 export function crashIfAt(point: CrashPoint, env: NodeJS.ProcessEnv = process.env): void {

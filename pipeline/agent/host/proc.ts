@@ -28,6 +28,21 @@ export function processCommandLine(pid: number): string[] | null {
   }
 }
 
+/**
+ * When a process started (clock ticks since boot, /proc/<pid>/stat field 22), or null without /proc. With
+ * the pid it names one process for good: a pid reused later has another start time.
+ */
+export function processStartTicks(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]);
+    return Number.isSafeInteger(ticks) ? ticks : null;
+  } catch {
+    return null;
+  }
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

@@ -10,6 +10,7 @@ import type { ServiceConfig } from '../service/config';
 import { serveCurrent } from '../service/control';
 import { runningSupervisor } from '../service/supervisor-state';
 import { clearJournal, type Journal, readJournal } from './journal';
+import { processStartTicks } from './proc';
 import { appendHistory, markBad, updateState } from './state';
 
 export interface Recovery {
@@ -26,9 +27,10 @@ export async function recoverLeftover(ctx: AgentContext, config: ServiceConfig):
   report.step('recover', { version: j.version, from: j.from, leftoverStep: j.step, leftoverOp: j.op });
   let action: Recovery['action'];
   let note: string;
-  if (j.step === 'prune') {
+  const orphan = stopOrphanHook(j);
+  if (j.step === 'prune' || j.step === 'after-switch') {
     action = 'finished';
-    note = `${j.op} ${j.version} had passed its health gate; only pruning was interrupted`;
+    note = `${j.op} ${j.version} had passed its health gate; only ${j.step === 'prune' ? 'pruning' : 'its afterSwitch hooks'} ${j.step === 'prune' ? 'was' : 'were'} interrupted`;
   } else if (j.step === 'switch' || j.step === 'reload' || j.step === 'health' || j.step === 'revert') {
     action = 'undone';
     const cur = await currentVersion(paths);
@@ -56,6 +58,7 @@ export async function recoverLeftover(ctx: AgentContext, config: ServiceConfig):
     action = 'cleaned';
     note = `${j.op} ${j.version} was interrupted at ${j.step}, before the switch; temporary files removed`;
   }
+  if (orphan) note += `; ${orphan}`;
   // We hold the lock, so nothing in tmp/ belongs to a live run.
   await sweepDebris(paths, 0, new Set([j.from ?? '', j.version]));
   await clearJournal(paths);
@@ -69,4 +72,19 @@ export async function recoverLeftover(ctx: AgentContext, config: ServiceConfig):
   });
   report.say(`recover: ${note}`);
   return { journal: j, action, note };
+}
+
+/**
+ * The killed run's hook may still be running (it has its own process group). It is the same process only
+ * if its start time matches the journal's, so a reused pid is left alone.
+ */
+function stopOrphanHook(j: Journal): string | null {
+  if (!j.hook || j.hook.startTicks === null) return null;
+  if (processStartTicks(j.hook.pid) !== j.hook.startTicks) return null;
+  try {
+    process.kill(-j.hook.pid, 'SIGKILL');
+    return `stopped its hook ${JSON.stringify(j.hook.run)} (pid ${j.hook.pid}), still running`;
+  } catch {
+    return null;
+  }
 }

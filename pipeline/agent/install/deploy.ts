@@ -3,6 +3,7 @@
 // artifact's sha256 (which the signature covers) before a single entry is unpacked.
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { HookRun, HookSpec } from '../../hooks/spec';
 import { checkVersion, parseManifest, type ReleaseManifest } from '../../release/manifest';
 import { verifyBytes } from '../../release/signing';
 import type { AgentContext } from '../context';
@@ -19,6 +20,7 @@ import { loadServiceConfig, type ServiceConfig } from '../service/config';
 import { readSupervisorState } from '../service/supervisor-state';
 import { activate } from './activate';
 import { downloadToFile, fetchSmall } from './download';
+import { runAfterSwitch, runPhase } from './hooks';
 import { pruneReleases } from './prune';
 import {
   checkInstalled,
@@ -41,6 +43,8 @@ export interface DeployOptions {
   healthTimeoutSec?: number;
   allowBad?: boolean;
   keep?: number;
+  /** beforeSwitch/afterSwitch commands, in order (install/hooks.ts). */
+  hooks?: HookSpec[];
 }
 
 export async function readTrustedKey(path: string): Promise<string> {
@@ -250,6 +254,12 @@ export async function deploy(ctx: AgentContext, o: DeployOptions): Promise<OpOut
     report.step('link', { version: o.version });
     await linkShared(paths, o.version);
 
+    // A failing beforeSwitch hook throws here: `current` has not moved, and the release is not marked
+    // bad (a migration that cannot reach its database says nothing about the release's code).
+    step = 'before-switch';
+    const hooks = o.hooks ?? [];
+    const hookRuns: HookRun[] = await runPhase(ctx, config, 'beforeSwitch', hooks, { journal: j, lock });
+
     step = 'switch';
     const { healthMs } = await activate(ctx, config, j, healthTimeoutSec);
 
@@ -259,6 +269,8 @@ export async function deploy(ctx: AgentContext, o: DeployOptions): Promise<OpOut
       s.lastGood = o.version;
       s.bad = s.bad.filter((v) => v !== o.version);
     });
+    // The release passed its gate and is committed: an afterSwitch failure is reported, never undone.
+    hookRuns.push(...(await runAfterSwitch(ctx, config, hooks, { journal: j, lock })));
     await enterStep(paths, env, j, 'prune');
     const keep = o.keep ?? config.keepReleases;
     report.step('prune', { keep });
@@ -293,6 +305,7 @@ export async function deploy(ctx: AgentContext, o: DeployOptions): Promise<OpOut
         ...(runtime
           ? { runtime: { node: runtime.ref.version, arch: runtime.ref.arch, reused: runtime.reused } }
           : {}),
+        ...(hookRuns.length > 0 ? { hooks: hookRuns } : {}),
         pruned: pruned.removed,
         ...(pruned.runtimesRemoved.length > 0 ? { runtimesPruned: pruned.runtimesRemoved } : {}),
         durationMs,

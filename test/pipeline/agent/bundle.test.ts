@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAgentBundle } from '../../../pipeline/agent/bundle';
 import { processCommandLine } from '../../../pipeline/agent/host/proc';
-import { AGENT_PROTOCOL, AGENT_VERSION } from '../../../pipeline/agent/version';
+import { AGENT_FEATURES, AGENT_PROTOCOL, AGENT_VERSION } from '../../../pipeline/agent/version';
 import {
   deployArgs,
   destroyHost,
@@ -58,6 +58,7 @@ describe('the agent bundle', () => {
       arch: process.arch,
       glibc: (process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header
         .glibcVersionRuntime,
+      features: [...AGENT_FEATURES],
     });
 
     const v1 = await publishFakeApp(regDir, key, '1.0.0');

@@ -160,6 +160,7 @@ describe('the agent accepts what agentArgv builds', () => {
           artifactUrl: missing,
           healthTimeoutSec: 5,
           keep: 2,
+          hooks: [{ phase: 'beforeSwitch', run: 'echo "a: b" && node x.js --y=1', timeoutSec: 30 }],
         }),
       );
       expect(d.result.error.code).toBe('download_failed');
@@ -170,6 +171,22 @@ describe('the agent accepts what agentArgv builds', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('refuses a malformed --hook as a usage error naming the format', async () => {
+    const r = await run([
+      ...agentArgv(host.root, 'deploy', {
+        version: '1.0.0',
+        manifestUrl: 'file:///m',
+        signatureUrl: 'file:///s',
+        artifactUrl: 'file:///a',
+      }),
+      '--hook',
+      'duringSwitch:5:true',
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.result.error).toMatchObject({ code: 'usage' });
+    expect(r.result.error.message).toMatch(/--hook must be PHASE:TIMEOUT:COMMAND/);
   });
 
   it('refuses unknown flags as usage errors (exit 2)', async () => {
