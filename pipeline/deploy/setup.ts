@@ -134,6 +134,7 @@ async function setupHost(
           host: envCfg.service.bind,
           workers: envCfg.service.workers,
           healthPath: envCfg.health.path,
+          versionPath: envCfg.health.versionPath,
           healthTimeoutSec: envCfg.health.timeoutSeconds,
           mode: envCfg.service.mode,
           unitName: envCfg.service.unitName,
