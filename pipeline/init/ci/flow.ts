@@ -16,7 +16,9 @@ export function flowPipeline(i: CiInput): string {
               run: |
                 set -e
                 case "$CI_COMMIT_REF_NAME" in
-                  v*) npx ferry deploy ${i.deployEnv} --version "$(node -p "require('./ferry-publish.json').version")" ;;
+                  v*)
+                    VERSION=$(node -p "require('./ferry-publish.json').version")
+                    npx ferry deploy ${i.deployEnv} --version "$VERSION" ;;
                   *) echo "$CI_COMMIT_REF_NAME is not a v* tag: published, not deployed" ;;
                 esac`
     : '';

@@ -68,7 +68,8 @@ ${setup}
         id: publish
         run: |
           npx ferry publish --json > ferry-publish.json
-          echo "version=$(node -p "require('./ferry-publish.json').version")" >> "$GITHUB_OUTPUT"
+          version=$(node -p "require('./ferry-publish.json').version")
+          echo "version=$version" >> "$GITHUB_OUTPUT"
         env:
           OSS_ACCESS_KEY_ID: \${{ secrets.OSS_ACCESS_KEY_ID }}
           OSS_ACCESS_KEY_SECRET: \${{ secrets.OSS_ACCESS_KEY_SECRET }}

@@ -52,7 +52,8 @@ ferry-publish:
   script:
     - test -d node_modules/.bin || ${installCommand(i)}
     - npx ferry publish --json > ferry-publish.json
-    - echo "FERRY_VERSION=$(node -p "require('./ferry-publish.json').version")" > ferry.env
+    - FERRY_VERSION=$(node -p "require('./ferry-publish.json').version")
+    - echo "FERRY_VERSION=$FERRY_VERSION" > ferry.env
   artifacts:
     reports:
       dotenv: ferry.env
