@@ -96,8 +96,12 @@ describe('GitHub Actions workflow', () => {
       environment: 'production',
     });
     const deploy = wf.jobs.deploy.steps.at(-1);
-    expect(deploy.run).toBe('npx ferry deploy production --version "${{ needs.publish.outputs.version }}"');
-    expect(deploy.env.FERRY_SSH_KEY).toBe('${{ secrets.FERRY_SSH_KEY }}');
+    // GitHub expressions, not JS template slots.
+    const expr = (e: string) => `\${{ ${e} }}`;
+    expect(deploy.run).toBe(
+      `npx ferry deploy production --version "${expr('needs.publish.outputs.version')}"`,
+    );
+    expect(deploy.env.FERRY_SSH_KEY).toBe(expr('secrets.FERRY_SSH_KEY'));
     expect(deploy.env.FERRY_SIGNING_KEY).toBeUndefined();
   });
 });
