@@ -14,7 +14,11 @@ import { schemaProblems } from './schema-errors';
 
 export const CONFIG_FILE = 'releases.yaml';
 
-/** The Ferry package's own root (the repo this CLI ships in): the last place a config is looked for. */
+/**
+ * The Ferry package's own root (the repo this CLI ships in): the last place a config is looked for. The
+ * packed package leaves its releases.yaml out, so an installed ferry never falls back to the storage
+ * service's config: outside a project it says to run `ferry init`.
+ */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 type Env = Record<string, string | undefined>;
@@ -42,7 +46,7 @@ export function findConfigFile(opts: { explicit?: string | undefined; cwd: strin
   const embedded = resolve(PACKAGE_ROOT, CONFIG_FILE);
   if (existsSync(embedded)) return embedded;
   throw new ConfigError(`no ${CONFIG_FILE} found from ${opts.cwd} upward`, {
-    remedy: `run ferry inside the project, or pass -c path/to/${CONFIG_FILE}`,
+    remedy: `run ferry inside the project, create one there with \`npx ferry init\`, or pass -c path/to/${CONFIG_FILE}`,
   });
 }
 

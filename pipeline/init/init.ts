@@ -44,6 +44,8 @@ export interface InitResult {
   port: number;
   healthPath: string;
   ci: CiName[];
+  /** The environment the CI templates deploy on v* tags, or null. */
+  deployEnv: string | null;
   written: string[];
   gitignore: 'created' | 'updated' | 'unchanged';
   key: { publicKey: string; file: string; created: boolean };
@@ -174,6 +176,7 @@ export async function runInit(o: InitOptions): Promise<InitResult> {
     port,
     healthPath,
     ci,
+    deployEnv,
     written: files.map((f) => f.path),
     gitignore: after === null ? 'unchanged' : before === null ? 'created' : 'updated',
     key,

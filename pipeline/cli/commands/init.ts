@@ -80,7 +80,7 @@ examples:
       asker?.close();
     }
 
-    const secrets = [...PUBLISH_SECRETS, ...(r.ci.length > 0 && str('deploy') ? DEPLOY_SECRETS : [])];
+    const secrets = [...PUBLISH_SECRETS, ...(r.deployEnv ? DEPLOY_SECRETS : [])];
     if (ctx.out.json) {
       ctx.out.result({
         ok: true,
@@ -89,6 +89,7 @@ examples:
         port: r.port,
         healthPath: r.healthPath,
         ci: r.ci,
+        deployEnv: r.deployEnv,
         written: r.written,
         gitignore: r.gitignore,
         publicKey: r.key.publicKey,

@@ -180,6 +180,7 @@ describe('ferry init on a terminal', () => {
     expect(await readFile(join(root, '.github', 'workflows', 'ferry.yml'), 'utf8')).toContain(
       'npx ferry deploy production',
     );
+    expect(stdout.text()).toContain('FERRY_SSH_KEY');
   });
 
   it('input that ends early is a usage error, and nothing is written', async () => {
