@@ -14,11 +14,7 @@ import { schemaProblems } from './schema-errors';
 
 export const CONFIG_FILE = 'releases.yaml';
 
-/**
- * The Ferry package's own root (the repo this CLI ships in): the last place a config is looked for. The
- * packed package leaves its releases.yaml out, so an installed ferry never falls back to the storage
- * service's config: outside a project it says to run `ferry init`.
- */
+/** The Ferry package's own root (the repo this CLI ships in): the last place a config is looked for. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 type Env = Record<string, string | undefined>;
@@ -43,6 +39,8 @@ export function findConfigFile(opts: { explicit?: string | undefined; cwd: strin
     if (existsSync(file)) return file;
     if (dirname(dir) === dir) break;
   }
+  // Absent from the packed package (package.json "files"): an installed ferry says to run ferry init
+  // rather than act on the storage service's config.
   const embedded = resolve(PACKAGE_ROOT, CONFIG_FILE);
   if (existsSync(embedded)) return embedded;
   throw new ConfigError(`no ${CONFIG_FILE} found from ${opts.cwd} upward`, {
