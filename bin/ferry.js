@@ -10,5 +10,6 @@ process.exitCode = await main(process.argv.slice(2), {
   stderr: process.stderr,
   env: process.env,
   cwd: process.cwd(),
+  stdin: process.stdin,
   isTTY: Boolean(process.stdout.isTTY && process.stderr.isTTY),
 });

@@ -6,6 +6,11 @@ import type { CommandEntry } from './command';
 
 export const COMMANDS: readonly CommandEntry[] = [
   {
+    name: 'init',
+    summary: 'set up Ferry in a Node project: releases.yaml, a signing key, CI templates',
+    load: () => import('./commands/init'),
+  },
+  {
     name: 'build',
     summary: 'bundle the app with ncc into a reproducible .tar.gz',
     load: () => import('./commands/build'),

@@ -12,8 +12,10 @@ export interface Io {
   stderr: WritableLike;
   env: Record<string, string | undefined>;
   cwd: string;
-  /** Whether a person is watching (colour, progress bars). */
+  /** Whether a person is watching (colour, progress bars, and questions from `ferry init`). */
   isTTY: boolean;
+  /** Where answers to questions come from; absent: nothing asks. */
+  stdin?: NodeJS.ReadableStream;
 }
 
 export interface Style {

@@ -39,10 +39,12 @@ export function findConfigFile(opts: { explicit?: string | undefined; cwd: strin
     if (existsSync(file)) return file;
     if (dirname(dir) === dir) break;
   }
+  // Absent from the packed package (package.json "files"): an installed ferry says to run ferry init
+  // rather than act on the storage service's config.
   const embedded = resolve(PACKAGE_ROOT, CONFIG_FILE);
   if (existsSync(embedded)) return embedded;
   throw new ConfigError(`no ${CONFIG_FILE} found from ${opts.cwd} upward`, {
-    remedy: `run ferry inside the project, or pass -c path/to/${CONFIG_FILE}`,
+    remedy: `run ferry inside the project, create one there with \`npx ferry init\`, or pass -c path/to/${CONFIG_FILE}`,
   });
 }
 

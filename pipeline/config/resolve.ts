@@ -75,7 +75,8 @@ export interface EnvironmentConfig {
   keep: number;
   batch: BatchSpec;
   concurrency: number;
-  health: { path: string; timeoutSeconds: number; intervalMs: number };
+  /** versionPath null: the app has no version endpoint (`versionPath: false`). */
+  health: { path: string; versionPath: string | null; timeoutSeconds: number; intervalMs: number };
   /** Seconds each batch is watched after its gate before the next batch starts (0: no bake). */
   bakeSeconds: number;
   /** bind: the address the app listens on (HOST). */
@@ -254,6 +255,7 @@ function resolveEnvironment(
     concurrency: e.concurrency ?? 10,
     health: {
       path: e.health?.path ?? '/healthz',
+      versionPath: e.health?.versionPath === false ? null : (e.health?.versionPath ?? '/version'),
       timeoutSeconds: e.health?.timeoutSeconds ?? 60,
       intervalMs: e.health?.intervalMs ?? 500,
     },

@@ -57,6 +57,14 @@ const Health = Type.Object(
     path: Type.Optional(
       Type.String({ pattern: '^/', default: '/healthz', errorMessage: 'must be a URL path starting with /' }),
     ),
+    versionPath: Type.Optional(
+      Type.Union([Type.String({ pattern: '^/' }), Type.Literal(false)], {
+        default: '/version',
+        description:
+          'Path answering {"version": "<release version>"}, checked on every new worker; false for an app without one (then a 2xx on path is the whole gate).',
+        errorMessage: 'must be a URL path starting with / or false (no version endpoint)',
+      }),
+    ),
     timeoutSeconds: Type.Optional(
       Type.Integer({
         minimum: 1,

@@ -135,6 +135,7 @@ async function setupHost(
           workers: envCfg.service.workers,
           standbySec: envCfg.service.standbySeconds,
           healthPath: envCfg.health.path,
+          versionPath: envCfg.health.versionPath,
           healthTimeoutSec: envCfg.health.timeoutSeconds,
           mode: envCfg.service.mode,
           unitName: envCfg.service.unitName,

@@ -1,14 +1,27 @@
 // The private signing key lives outside the repo: in CI a secret in FERRY_SIGNING_KEY, on a workstation a
-// file named by FERRY_SIGNING_KEY_FILE. Before signing we check it matches signing.publicKey in the config,
-// because that is the key hosts trust: a release signed by any other key would be refused on every host.
-import { readFileSync } from 'node:fs';
+// file named by FERRY_SIGNING_KEY_FILE, or the key `ferry init` made in the project's git-ignored .ferry/
+// (so a fresh project publishes at once). Before signing we check it matches signing.publicKey in the
+// config, because that is the key hosts trust: a release signed by any other key would be refused on every
+// host.
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../errors';
 import { keyIdOf, loadPrivateKey } from '../release/signing';
 
 export const SIGNING_ENV = { pem: 'FERRY_SIGNING_KEY', file: 'FERRY_SIGNING_KEY_FILE' } as const;
 
-export function signingKeyFromEnv(env: Record<string, string | undefined>, cwd: string): string {
+/** Where `ferry init` puts the project's own key pair's private half, relative to releases.yaml. */
+export const PROJECT_KEY_FILE = '.ferry/signing-key.pem';
+
+/**
+ * The private key PEM: FERRY_SIGNING_KEY, else FERRY_SIGNING_KEY_FILE, else `projectKeyFile` when given
+ * and present (the environment always wins, so CI never signs with a stray local file).
+ */
+export function signingKeyFromEnv(
+  env: Record<string, string | undefined>,
+  cwd: string,
+  projectKeyFile?: string,
+): string {
   const inline = env[SIGNING_ENV.pem];
   if (inline?.trim()) {
     // CI secret stores often flatten newlines to a literal "\n".
@@ -24,6 +37,7 @@ export function signingKeyFromEnv(env: Record<string, string | undefined>, cwd: 
       });
     }
   }
+  if (projectKeyFile !== undefined && existsSync(projectKeyFile)) return readFileSync(projectKeyFile, 'utf8');
   throw new ConfigError(`no signing key: set ${SIGNING_ENV.pem} or ${SIGNING_ENV.file}`, {
     remedy: `create one with \`ferry keygen\`; in CI store the PEM as a secret and expose it as ${SIGNING_ENV.pem}`,
   });

@@ -36,8 +36,14 @@ export async function status(
     runningSupervisor(paths),
     listRuntimes(paths),
   ]);
-  const health =
+  const probed =
     config && opts.health !== false ? await probe(config) : { ok: false, error: configError ?? 'not probed' };
+  // An app without a version endpoint cannot say which release answered; the supervisor can (it gated
+  // the serving generation), so that is the version reported, and said to come from it.
+  const health =
+    probed.ok && config?.versionPath === null && pid !== null && sup?.version
+      ? { ...probed, version: sup.version, versionFrom: 'supervisor' as const }
+      : probed;
   return {
     current,
     previous: state.previous,

@@ -12,7 +12,13 @@ export interface ServiceConfig {
   host: string;
   workers: number;
   healthPath: string;
-  versionPath: string;
+  /**
+   * Must answer {"version": V} with the release's version; null: the gate takes a 2xx on healthPath
+   * alone (an app with no version endpoint). The supervisor probes each new worker on its own private
+   * port, so a 2xx there still proves the new release serves; only the public probe after a reload
+   * cannot tell old workers from new ones, and the supervisor's own report of the generation covers that.
+   */
+  versionPath: string | null;
   healthTimeoutSec: number;
   mode: 'process' | 'systemd';
   unitName: string;
@@ -79,7 +85,7 @@ export function parseServiceConfig(input: unknown): { config?: ServiceConfig; pr
   str('host');
   int('workers', 1, 64);
   str('healthPath', /^\//, 'a path starting with /');
-  str('versionPath', /^\//, 'a path starting with /');
+  if (c.versionPath !== null) str('versionPath', /^\//, 'a path starting with / (or null: no version check)');
   int('healthTimeoutSec', 1, 3600);
   if (c.mode !== 'process' && c.mode !== 'systemd') problems.push('mode: must be "process" or "systemd"');
   if (c.mode === 'systemd') str('unitName', /^[A-Za-z0-9@._-]+$/, 'a systemd unit name in systemd mode');

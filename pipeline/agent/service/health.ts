@@ -1,6 +1,7 @@
 // The health gate: the service answers 2xx on its health path AND reports the expected version. The
 // version check is what proves the reload took: a supervisor that kept the old workers would still be
-// "healthy".
+// "healthy". An app with no version endpoint (versionPath null) passes on health alone: the supervisor
+// has already probed its new workers on their private ports and reported the generation serving.
 import http from 'node:http';
 import { sleep } from '../host/proc';
 import { probeHost, type ServiceConfig } from './config';
@@ -50,7 +51,7 @@ export function probe(config: ServiceConfig, timeoutMs = 2000): Promise<Probe> {
 export async function probeAt(
   host: string,
   port: number,
-  paths: { healthPath: string; versionPath: string },
+  paths: { healthPath: string; versionPath: string | null },
   timeoutMs = 2000,
 ): Promise<Probe> {
   try {
@@ -58,6 +59,7 @@ export async function probeAt(
     if (h.status < 200 || h.status >= 300) {
       return { ok: false, status: h.status, body: h.body.slice(0, BODY_EXCERPT) };
     }
+    if (paths.versionPath === null) return { ok: true, status: h.status };
     const v = await get(host, port, paths.versionPath, timeoutMs);
     let version: string | null = null;
     try {
@@ -82,10 +84,15 @@ export async function waitHealthy(
   let last: Probe = { ok: false, error: 'not probed' };
   for (;;) {
     last = await probe(config);
-    if (last.ok && last.version === expectedVersion) return { ok: true, last, elapsedMs: Date.now() - start };
+    if (passes(last, config, expectedVersion)) return { ok: true, last, elapsedMs: Date.now() - start };
     if (Date.now() - start >= timeoutSec * 1000) return { ok: false, last, elapsedMs: Date.now() - start };
     await sleep(250);
   }
+}
+
+/** 2xx on the health path, and the expected version unless the app has no version path. */
+export function passes(p: Probe, paths: { versionPath: string | null }, expectedVersion: string): boolean {
+  return p.ok && (paths.versionPath === null || p.version === expectedVersion);
 }
 
 export function describeProbe(p: Probe, expected: string): string {

@@ -1,9 +1,10 @@
 // One app worker: a child process on the runtime its release pins, with the preload that moves its listen
 // to a private loopback port (worker-preload.cjs). It is "ready" only once that port answers the health
-// path with 2xx and the version path with the release's version; until then it gets no user connection.
+// path with 2xx and the version path (when the app has one) with the release's version; until then it
+// gets no user connection.
 import { type ChildProcess, fork } from 'node:child_process';
 import { sleep } from '../host/proc';
-import { type Probe, probeAt } from './health';
+import { type Probe, passes, probeAt } from './health';
 import { OutputTail } from './output-tail';
 
 export type WorkerState = 'starting' | 'probing' | 'listening' | 'standby' | 'retiring' | 'discarded';
@@ -18,7 +19,8 @@ export interface WorkerSpec {
   env: Record<string, string>;
   publicPort: number;
   healthPath: string;
-  versionPath: string;
+  /** null: the app has no version endpoint and a 2xx on healthPath is the whole gate. */
+  versionPath: string | null;
   version: string;
 }
 
@@ -135,7 +137,7 @@ export class Worker {
         );
       }
       last = await probeAt('127.0.0.1', port, this.spec, 2000);
-      if (last.ok && last.version === this.spec.version) return;
+      if (passes(last, this.spec, this.spec.version)) return;
       if (Date.now() >= deadline) {
         throw new WorkerFailed(
           `worker ${this.pid} failed its health check on its private port`,

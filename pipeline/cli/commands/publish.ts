@@ -3,7 +3,7 @@ import { buildRelease } from '../../build/build';
 import { UsageError } from '../../errors';
 import { ExitCode } from '../../exit-codes';
 import { publishRelease } from '../../publish/publish';
-import { checkSigningKey, SIGNING_ENV, signingKeyFromEnv } from '../../publish/signing-key';
+import { checkSigningKey, PROJECT_KEY_FILE, SIGNING_ENV, signingKeyFromEnv } from '../../publish/signing-key';
 import { createRegistry } from '../../registry/create-registry';
 import { DEFAULT_MULTIPART_THRESHOLD } from '../../registry/registry';
 import { runtimeCacheDir } from '../../runtime/cache';
@@ -22,8 +22,8 @@ is not uploaded again. The signed manifest pins the runtime's version, size and 
 Versions are immutable: publishing an existing version fails, unless the bytes are identical (then it
 is a no-op and exits 0). The files are scanned for credentials before anything is uploaded.
 
-The private key comes from ${SIGNING_ENV.pem} (PEM) or ${SIGNING_ENV.file} (path) and must match
-signing.publicKey. The OSS registry reads OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET, OSS_SECURITY_TOKEN.
+The private key comes from ${SIGNING_ENV.pem} (PEM) or ${SIGNING_ENV.file} (path), else from
+${PROJECT_KEY_FILE} next to releases.yaml (what \`ferry init\` creates), and must match signing.publicKey. The OSS registry reads OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET, OSS_SECURITY_TOKEN.
 
 options:
       --version V               version to build (or that --artifact must hold)
@@ -46,7 +46,7 @@ examples:
       (ctx.flags['multipart-threshold'] as string | undefined) ?? env.FERRY_MULTIPART_THRESHOLD;
     const threshold = thresholdText === undefined ? DEFAULT_MULTIPART_THRESHOLD : parseSize(thresholdText);
     // Everything that can be wrong with the setup fails before a (slow) build.
-    const pem = signingKeyFromEnv(env, cwd);
+    const pem = signingKeyFromEnv(env, cwd, resolve(config.root, PROJECT_KEY_FILE));
     checkSigningKey(pem, config.signing.publicKey, config.file);
     const registry = createRegistry(config.registry, env);
 

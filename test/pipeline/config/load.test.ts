@@ -63,7 +63,7 @@ describe('releases.yaml validation', () => {
       batch: '50%',
       concurrency: 10,
       lockTtlSeconds: 900,
-      health: { path: '/healthz', timeoutSeconds: 60, intervalMs: 500 },
+      health: { path: '/healthz', versionPath: '/version', timeoutSeconds: 60, intervalMs: 500 },
       service: { mode: 'systemd', workers: 1, unitName: 'shop', bind: '0.0.0.0', standbySeconds: 900 },
     });
     expect(prod?.hosts).toEqual([
@@ -197,6 +197,24 @@ describe('releases.yaml validation', () => {
       'app.name: must be lowercase letters, digits and dashes, starting with a letter (max 63) (line 2)',
       'app.port: must be at least 1 (line 6)',
       'environments.production.keep: must be at least 1 (line 22)',
+    ]);
+  });
+
+  it('health.versionPath: false turns the version check off; anything else must be a path', () => {
+    const off = parseConfig(
+      withChange((c) =>
+        Object.assign(c.environments.production, { health: { path: '/', versionPath: false } }),
+      ),
+      '/p/releases.yaml',
+    );
+    expect(off.environments.production?.health).toMatchObject({ path: '/', versionPath: null });
+    const bad = withChange((c) =>
+      Object.assign(c.environments.production, { health: { versionPath: 'version' } }),
+    );
+    expect(problemsOf(bad)).toEqual([
+      expect.stringMatching(
+        /^environments\.production\.health\.versionPath: must be a URL path starting with \/ or false/,
+      ),
     ]);
   });
 

@@ -29,6 +29,13 @@ describe('parseServiceConfig', () => {
     ]);
   });
 
+  it('takes versionPath null (an app with no version endpoint), and refuses any other non-path', () => {
+    expect(parseServiceConfig({ app: 'web', port: 3000, versionPath: null }).config?.versionPath).toBeNull();
+    expect(parseServiceConfig({ app: 'web', port: 3000, versionPath: 'version' }).problems).toEqual([
+      'versionPath: must be a path starting with / (or null: no version check)',
+    ]);
+  });
+
   it('probes wildcard binds over loopback', () => {
     expect(probeHost('0.0.0.0')).toBe('127.0.0.1');
     expect(probeHost('::')).toBe('::1');
