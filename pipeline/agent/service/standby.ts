@@ -2,6 +2,7 @@
 // it starts no app (the slowest part of a rollback) and only proves it healthy again. One is kept at a
 // time; it expires after service.json's standbySec.
 import { sleep } from '../host/proc';
+import { passes } from './health';
 import type { Generation } from './generation';
 import type { Worker } from './worker';
 
@@ -42,12 +43,12 @@ export class WarmStandby {
   }
 }
 
-/** Every worker answers its private port with health 2xx and its release's version again, before `deadline`. */
+/** Every worker passes its gate again on its private port (health 2xx, and its version where the app has one). */
 export async function proveAgain(workers: readonly Worker[], deadline: number): Promise<boolean> {
   const healthy = async (w: Worker) => {
     for (let pause = 25; ; pause = Math.min(pause * 2, 250)) {
       const p = await w.probe();
-      if (p.ok && p.version === w.spec.version) return true;
+      if (passes(p, w.spec, w.spec.version)) return true;
       if (Date.now() >= deadline || w.isDead()) return false;
       await sleep(pause);
     }
