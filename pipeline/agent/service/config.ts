@@ -30,6 +30,10 @@ export interface ServiceConfig {
   drainTimeoutSec: number;
   /** Hard cap on the unpacked size of one release (a decompression bomb stops here). */
   maxUnpackedBytes: number;
+  /** Process mode: service.log is rotated when it would grow past this (journald bounds itself). */
+  logMaxBytes: number;
+  /** Process mode: rotated files kept (service.log.1 …), besides service.log. */
+  logFiles: number;
 }
 
 export const SERVICE_DEFAULTS: Omit<ServiceConfig, 'app' | 'port'> = {
@@ -47,6 +51,8 @@ export const SERVICE_DEFAULTS: Omit<ServiceConfig, 'app' | 'port'> = {
   startTimeoutSec: 30,
   drainTimeoutSec: 10,
   maxUnpackedBytes: 1024 * 1024 * 1024,
+  logMaxBytes: 10 * 1024 * 1024,
+  logFiles: 5,
 };
 
 /** Fills defaults and checks every field; problems name the key, e.g. `port: must be an integer 1-65535`. */
@@ -83,6 +89,8 @@ export function parseServiceConfig(input: unknown): { config?: ServiceConfig; pr
   int('startTimeoutSec', 1, 3600);
   int('drainTimeoutSec', 0, 3600);
   int('maxUnpackedBytes', 1024, Number.MAX_SAFE_INTEGER);
+  int('logMaxBytes', 4096, 1024 * 1024 * 1024);
+  int('logFiles', 1, 100);
   const env = c.env;
   if (typeof env !== 'object' || env === null || Array.isArray(env)) problems.push('env: must be an object');
   else {
