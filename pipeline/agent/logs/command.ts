@@ -14,8 +14,7 @@ import { loadServiceConfig } from '../service/config';
 import type { LogRecord } from '../service/log-record';
 import { FileFollower, openCurrent, readBacklog } from './files';
 import { followJournal, journalBacklog, permissionWarning } from './journal-reader';
-import type { LogQuery } from './select';
-import { matches } from './select';
+import { DEFAULT_LINES, type LogQuery, matches } from './select';
 import { parseSince, SINCE_HINT } from './since';
 
 export interface LogsArgs {
@@ -25,8 +24,6 @@ export interface LogsArgs {
   release?: string;
 }
 
-/** Without --since or --lines, the backlog is this many lines. */
-export const DEFAULT_LINES = 100;
 const POLL_MS = 200;
 
 export function logQuery(args: LogsArgs, now = Date.now()): LogQuery {
@@ -106,16 +103,22 @@ export async function logs(ctx: AgentContext, args: LogsArgs): Promise<OpOutcome
       if (!stop) return { ok: true, fields: fields() };
       report.line({ event: 'caught-up' });
       const run = followJournal(config.unitName, q, backlog.cursor, emit, () => report.drained());
-      const ended = await Promise.race([run.done.then(() => 'journalctl ended'), stop.stopped]);
+      const told = { why: null as string | null };
+      void stop.stopped.then((w) => {
+        told.why = w;
+      });
+      await Promise.race([run.done, stop.stopped]);
       run.stop();
       const { code, stderr } = await run.done;
-      if (ended === 'journalctl ended' && code !== 0) {
+      // Over SSH, Ctrl-C signals the whole process group: journalctl may end a moment before we hear why.
+      await Promise.race([stop.stopped, sleep(100)]);
+      if (told.why === null) {
         throw new AgentError(
           'logs_unavailable',
-          `journalctl -f exited ${code}: ${stderr.trim().slice(0, 500)}`,
+          `journalctl -f ended (exit ${code}): ${stderr.trim().slice(0, 500)}`,
         );
       }
-      return { ok: true, fields: { ...fields(), stopped: ended } };
+      return { ok: true, fields: { ...fields(), stopped: told.why } };
     }
     const current = await openCurrent(paths.serviceLog);
     const follower = new FileFollower(paths.serviceLog, current);

@@ -1,6 +1,9 @@
 // Which records `agent logs` prints: those of a release, since a time, the newest N of them.
 import type { LogRecord } from '../service/log-record';
 
+/** Without --since or --lines, the backlog is this many lines per host. */
+export const DEFAULT_LINES = 100;
+
 export interface LogQuery {
   since: Date | null;
   /** The newest N matching lines of the backlog; null: all of them. */
