@@ -71,7 +71,15 @@ export interface EnvironmentConfig {
   /** Seconds each batch is watched after its gate before the next batch starts (0: no bake). */
   bakeSeconds: number;
   /** bind: the address the app listens on (HOST). */
-  service: { mode: 'systemd' | 'process'; workers: number; unitName: string; bind: string };
+  service: {
+    mode: 'systemd' | 'process';
+    workers: number;
+    unitName: string;
+    bind: string;
+    /** Process-mode log rotation, when set (service.json's defaults otherwise: 10 MiB, 5 files). */
+    logFileMiB?: number;
+    logFiles?: number;
+  };
   lockTtlSeconds: number;
   /** Set when the environment runs in pull mode (environments.<e>.pull): see docs/pull.md. */
   pull?: PullConfig;
@@ -193,6 +201,8 @@ function resolveEnvironment(
       workers: e.service?.workers ?? 1,
       unitName: e.service?.unitName ?? appName,
       bind: e.service?.bind ?? (local ? '127.0.0.1' : '0.0.0.0'),
+      ...(e.service?.logFileMiB !== undefined ? { logFileMiB: e.service.logFileMiB } : {}),
+      ...(e.service?.logFiles !== undefined ? { logFiles: e.service.logFiles } : {}),
     },
     lockTtlSeconds: e.lockTtlSeconds ?? 900,
     urlTtlSeconds: e.urlTtlSeconds ?? Math.max(900, (e.health?.timeoutSeconds ?? 60) * 3),

@@ -3,7 +3,7 @@
 // --lines, --json, bad input refused before any host is asked, -f ended by SIGINT with nothing left
 // running; maintenance on/off per environment and per host, in status and in the audit log.
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -177,6 +177,28 @@ describe.sequential('ferry logs on local hosts', () => {
       'host2 fixture 2.0.0 follow-2 1',
     ]);
     expect(agents()).toEqual([]);
+  });
+});
+
+describe('log rotation settings', () => {
+  it('service.logFileMiB and logFiles in releases.yaml reach each host through ferry setup', async () => {
+    const yaml = await readFile(env.configFile, 'utf8');
+    await writeFile(
+      env.configFile,
+      yaml.replace('      mode: process\n', '      mode: process\n      logFileMiB: 2\n      logFiles: 3\n'),
+    );
+    try {
+      const setup = await env.ferry('setup', ENV_NAME);
+      expect(setup.code, setup.stdout + setup.stderr).toBe(0);
+      for (const h of env.hosts) {
+        expect(JSON.parse(await readFile(h.paths.serviceConfig, 'utf8'))).toMatchObject({
+          logMaxBytes: 2 * 1024 * 1024,
+          logFiles: 3,
+        });
+      }
+    } finally {
+      await writeFile(env.configFile, yaml);
+    }
   });
 });
 
