@@ -8,8 +8,14 @@ export interface ProcessInfo {
   argv: string[];
 }
 
-/** Live processes whose argv contains every needle (each as a substring of some argument); zombies excluded. */
-export function processesWith(needles: readonly string[], pids?: readonly number[]): ProcessInfo[] {
+/**
+ * Live processes (zombies excluded) whose argv has every one of `args` as a whole argument, and every one
+ * of `contains` inside some argument (a path under a host's root, say).
+ */
+export function processesWith(
+  match: { args?: readonly string[]; contains?: readonly string[] },
+  pids?: readonly number[],
+): ProcessInfo[] {
   const found: ProcessInfo[] = [];
   const candidates =
     pids ??
@@ -26,7 +32,9 @@ export function processesWith(needles: readonly string[], pids?: readonly number
     } catch {
       continue;
     }
-    if (needles.every((n) => argv.some((a) => a.includes(n)))) found.push({ pid, argv });
+    const whole = (match.args ?? []).every((n) => argv.includes(n));
+    const inside = (match.contains ?? []).every((n) => argv.some((a) => a.includes(n)));
+    if (whole && inside) found.push({ pid, argv });
   }
   return found;
 }

@@ -160,7 +160,8 @@ describe.sequential('ferry logs on local hosts', () => {
       stderr += d;
     });
     const exited = new Promise<number | null>((resolve) => cli.on('close', (code) => resolve(code)));
-    const agents = () => env.hosts.flatMap((h) => processesWith([h.root, 'index.js', 'logs']));
+    const agents = () =>
+      env.hosts.flatMap((h) => processesWith({ args: ['logs', '--follow'], contains: [h.root] }));
     try {
       // Both hosts' agents are following.
       for (let i = 0; i < 300 && agents().length < 2; i++) await sleep(50);

@@ -56,7 +56,8 @@ describeIf(
         await sleep(25);
       }
     };
-    const remoteAgents = () => fleet.hosts.flatMap((h) => processesWith([h.root, 'index.js', 'logs']));
+    const remoteAgents = () =>
+      fleet.hosts.flatMap((h) => processesWith({ args: ['logs', '--follow'], contains: [h.root] }));
 
     beforeAll(async () => {
       [fleet, oss] = await Promise.all([

@@ -96,13 +96,13 @@ function behavesLikeAHost(
       onStdoutLine: () => {},
     });
     // Aborted once the command really runs, so its absence afterwards means something.
-    for (let i = 0; i < 100 && processesWith(['sleep', marker]).length === 0; i++)
+    for (let i = 0; i < 100 && processesWith({ args: ['sleep', marker] }).length === 0; i++)
       await new Promise((r) => setTimeout(r, 50));
-    expect(processesWith(['sleep', marker])).toHaveLength(1);
+    expect(processesWith({ args: ['sleep', marker] })).toHaveLength(1);
     abort.abort();
     expect((await run).code).not.toBe(0);
     await new Promise((r) => setTimeout(r, 300));
-    expect(processesWith(['sleep', marker])).toEqual([]);
+    expect(processesWith({ args: ['sleep', marker] })).toEqual([]);
   });
 
   it('does not hang on a command that ignores both its stdin and SIGTERM', async () => {
@@ -113,14 +113,14 @@ function behavesLikeAHost(
       graceMs: 300,
       onStdoutLine: () => {},
     });
-    for (let i = 0; i < 100 && processesWith(['sleep', marker]).length === 0; i++)
+    for (let i = 0; i < 100 && processesWith({ args: ['sleep', marker] }).length === 0; i++)
       await new Promise((r) => setTimeout(r, 50));
     abort.abort();
     const done = await run;
     expect(done.code).not.toBe(0);
     if (opts.killsStubborn) {
       await new Promise((r) => setTimeout(r, 300));
-      expect(processesWith(['sleep', marker])).toEqual([]);
+      expect(processesWith({ args: ['sleep', marker] })).toEqual([]);
     } else {
       // Said, not hidden: the operator learns something may be left on the host.
       expect(done.stderr).toMatch(/did not end within 300 ms of being told to; it may still run on/);
