@@ -2,6 +2,7 @@
 // the backlog's last cursor, so nothing between the two is lost or printed twice. The follow's
 // journalctl is this agent's child and is stopped with it.
 import { spawn } from 'node:child_process';
+import { userInfo } from 'node:os';
 import { AgentError } from '../errors';
 import type { LogRecord } from '../service/log-record';
 import { type JournalQuery, journalctlArgv, journalPermissionHint, journalRecord } from './journal';
@@ -77,8 +78,11 @@ export async function journalBacklog(
   });
   const { code, stderr } = await r.done;
   if (code !== 0) {
+    const user = userInfo().username;
     throw new AgentError('logs_unavailable', `journalctl exited ${code}: ${stderr.trim().slice(0, 500)}`, {
-      remedy: `run journalctl -u ${unit} on the host to see why`,
+      remedy: journalPermissionHint(stderr)
+        ? `let ${user} read the journal: sudo usermod -aG systemd-journal ${user}`
+        : `run journalctl -u ${unit} on the host to see why`,
     });
   }
   return { records: keep.values(), cursor, stderr };
