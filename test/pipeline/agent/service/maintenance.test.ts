@@ -38,11 +38,18 @@ interface Answer {
 
 function request(
   path: string,
-  opts: { agent?: http.Agent; method?: string; body?: string } = {},
+  opts: { agent?: http.Agent; method?: string; body?: string; headers?: http.OutgoingHttpHeaders } = {},
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port: host.port, path, method: opts.method ?? 'GET', agent: opts.agent ?? false },
+      {
+        host: '127.0.0.1',
+        port: host.port,
+        path,
+        method: opts.method ?? 'GET',
+        agent: opts.agent ?? false,
+        headers: opts.headers,
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8').on('data', (c: string) => {
@@ -105,6 +112,12 @@ describe.sequential('maintenance mode', () => {
       await expectRefused(await request(path), 'Back at 10:00 UTC', 120);
     await expectRefused(
       await request('/upload', { method: 'POST', body: 'x'.repeat(100_000) }),
+      'Back at 10:00 UTC',
+      120,
+    );
+    // A WebSocket upgrade is refused the same way, before the app's 'upgrade' listener sees it.
+    await expectRefused(
+      await request('/socket', { headers: { connection: 'Upgrade', upgrade: 'websocket' } }),
       'Back at 10:00 UTC',
       120,
     );
@@ -175,6 +188,9 @@ describe.sequential('maintenance mode', () => {
     expect(again.reused).toBe(true);
     expect(again).toMatchObject({ status: 404, body: 'not found' });
     expect((await request('/slow?ms=10')).body).toBe('slow done');
+    expect(
+      (await request('/socket', { headers: { connection: 'Upgrade', upgrade: 'websocket' } })).body,
+    ).toBe('upgraded');
     expect((await status())?.maintenance).toMatchObject({ on: false, applied: true, by: 'ops@test' });
   });
 
