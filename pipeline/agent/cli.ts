@@ -16,12 +16,15 @@ import { deploy } from './install/deploy';
 import { pruneReleases } from './install/prune';
 import { rollback } from './install/rollback';
 import { currentVersion } from './install/switch';
+import { logs } from './logs/command';
 import type { OpOutcome } from './outcome';
 import { type AgentIO, Reporter } from './output';
 import { sync } from './pull/sync';
 import { hostPlatform } from './runtime/host';
 import { loadServiceConfig } from './service/config';
 import { reloadService, startService, stopService } from './service/control';
+import { setMaintenance } from './service/maintenance-command';
+import { openServiceLog } from './service/service-log';
 import { Supervisor } from './service/supervisor';
 import { readSupervisorState, runningSupervisor } from './service/supervisor-state';
 import { AGENT_FEATURES, AGENT_PROTOCOL, AGENT_VERSION } from './version';
@@ -57,6 +60,13 @@ const SPECS: Record<string, Spec> = {
   recover: {},
   supervise: {},
   service: {},
+  logs: {
+    follow: { type: 'boolean' },
+    since: { type: 'string' },
+    lines: { type: 'string' },
+    release: { type: 'string' },
+  },
+  maintenance: { message: { type: 'string' }, 'retry-after': { type: 'string' } },
 };
 
 export const AGENT_USAGE = `usage: agent <command> --root DIR [--who USER@HOST] [flags]
@@ -67,7 +77,9 @@ export const AGENT_USAGE = `usage: agent <command> --root DIR [--who USER@HOST] 
   sync [--health-timeout S]     (pull mode: converge to the environment's channel, .ferry/pull.json)
   status [--no-health]          history [--limit N]          unlock
   prune [--keep N]              recover                      supervise
-  service start|stop|reload|status`;
+  service start|stop|reload|status
+  logs [--follow] [--since 10m|TIME] [--lines N] [--release V]
+  maintenance on|off [--message TEXT] [--retry-after SECONDS]`;
 
 function usage(message: string): AgentError {
   return new AgentError('usage', message, { remedy: AGENT_USAGE });
@@ -127,7 +139,7 @@ export async function runAgent(argv: string[], io: AgentIO): Promise<number> {
         args: rest,
         options: { ...COMMON, ...spec },
         strict: true,
-        allowPositionals: command === 'service',
+        allowPositionals: command === 'service' || command === 'maintenance',
       }) as {
         values: Flags;
         positionals: string[];
@@ -236,6 +248,19 @@ async function dispatch(
       return supervise(ctx);
     case 'service':
       return service(ctx, positionals);
+    case 'logs':
+      return logs(ctx, {
+        follow: flags.follow === true,
+        since: typeof flags.since === 'string' ? flags.since : undefined,
+        lines: int(flags, 'lines', 0),
+        release: typeof flags.release === 'string' ? flags.release : undefined,
+      });
+    case 'maintenance':
+      return setMaintenance(ctx, {
+        action: positionals.length === 1 ? positionals[0] : undefined,
+        message: typeof flags.message === 'string' ? flags.message : undefined,
+        retryAfterSec: int(flags, 'retry-after', 1),
+      });
     default:
       throw usage(`unknown command "${command}"`);
   }
@@ -299,12 +324,13 @@ async function supervise(ctx: AgentContext): Promise<'forever'> {
       remedy: 'stop it first (`agent service stop` or systemctl stop)',
     });
   }
-  const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  const output = await openServiceLog(paths, config);
   process.on('uncaughtException', (err) => {
-    log(`supervisor: fatal: ${err.stack ?? err.message}`);
+    output.line(`supervisor: fatal: ${err.stack ?? err.message}`);
+    output.flush();
     process.exit(1);
   });
-  await new Supervisor(paths, config, log).start();
+  await new Supervisor(paths, config, output).start();
   return 'forever';
 }
 

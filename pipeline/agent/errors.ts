@@ -36,6 +36,9 @@ export type AgentErrorCode =
   | 'channel_replayed'
   | 'credentials'
   | 'registry_failed'
+  // day-2 operations: the service log cannot be read (journalctl missing), maintenance mode not applied
+  | 'logs_unavailable'
+  | 'maintenance_failed'
   | 'internal';
 
 const EXIT: Partial<Record<AgentErrorCode, ExitCodeValue>> = {

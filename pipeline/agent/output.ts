@@ -25,6 +25,29 @@ export class Reporter {
     this.say(`${this.op}: ${step}${fields.version ? ` ${fields.version}` : ''}`);
   }
 
+  /**
+   * A line exactly as given (`agent logs` prints one per log line, so it carries no op or at). False when
+   * stdout's buffer is full: a command printing many lines waits for drained() before going on, or the
+   * lines still queued would be lost when the agent exits.
+   */
+  line(value: Record<string, unknown>): boolean {
+    return this.io.stdout.write(`${JSON.stringify(value)}\n`);
+  }
+
+  drained(): Promise<void> {
+    const out = this.io.stdout;
+    if (!out.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        out.off('drain', done);
+        out.off('error', done);
+        out.off('close', done);
+        resolve();
+      };
+      out.on('drain', done).on('error', done).on('close', done);
+    });
+  }
+
   result(ok: boolean, fields: Record<string, unknown>) {
     this.io.stdout.write(`${JSON.stringify({ event: 'result', ok, op: this.op, ...fields })}\n`);
   }

@@ -85,6 +85,16 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "remove a dead run's deploy lock",
     load: () => import('./commands/unlock'),
   },
+  {
+    name: 'logs',
+    summary: "print (or follow) the app's log from every host, merged by time",
+    load: () => import('./commands/logs'),
+  },
+  {
+    name: 'maintenance',
+    summary: 'turn maintenance mode on or off: users get 503 + Retry-After, health checks pass',
+    load: () => import('./commands/maintenance'),
+  },
 ];
 
 export function findCommand(name: string): CommandEntry | undefined {

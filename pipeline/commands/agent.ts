@@ -40,6 +40,23 @@ export interface AgentCommandArgs {
   recover: Record<string, never>;
   supervise: Record<string, never>;
   service: { action: 'start' | 'stop' | 'reload' | 'status' };
+  /** The service log as JSON lines (docs/agent.md); with follow, until the agent's stdin closes. */
+  logs: LogsArgs;
+  maintenance: MaintenanceArgs;
+}
+
+export interface LogsArgs {
+  follow?: boolean;
+  /** A duration (10m) or a time, as the operator typed it: the host resolves it on its own clock. */
+  since?: string;
+  lines?: number;
+  release?: string;
+}
+
+export interface MaintenanceArgs {
+  action: 'on' | 'off';
+  message?: string;
+  retryAfterSec?: number;
 }
 
 export type AgentCommand = keyof AgentCommandArgs;
@@ -75,6 +92,7 @@ export function agentArgv<C extends AgentCommand>(
   // Never the host's own node (there may be none): the runtime Ferry installed and keeps.
   const argv = [opts.nodePath ?? agentNodePath(root), agentEntry(root), command];
   if (command === 'service') argv.push((args as AgentCommandArgs['service']).action);
+  if (command === 'maintenance') argv.push((args as MaintenanceArgs).action);
   argv.push('--root', root);
   if (opts.who) argv.push('--who', opts.who);
   return [...argv, ...flagsFor(command, args)];
@@ -123,6 +141,20 @@ function flagsFor(command: AgentCommand, args: unknown): string[] {
     case 'prune':
       add('keep', (args as AgentCommandArgs['prune']).keep);
       break;
+    case 'logs': {
+      const a = args as LogsArgs;
+      on('follow', a.follow);
+      add('since', a.since);
+      add('lines', a.lines);
+      add('release', a.release);
+      break;
+    }
+    case 'maintenance': {
+      const a = args as MaintenanceArgs;
+      add('message', a.message);
+      add('retry-after', a.retryAfterSec);
+      break;
+    }
     default:
       break;
   }

@@ -87,6 +87,9 @@ export interface EnvironmentConfig {
     bind: string;
     /** Seconds the replaced generation stays warm for a rollback (0: off). */
     standbySeconds: number;
+    /** Process-mode log rotation, when set (service.json's defaults otherwise: 10 MiB, 5 files). */
+    logFileMiB?: number;
+    logFiles?: number;
   };
   lockTtlSeconds: number;
   /** Set when the environment runs in pull mode (environments.<e>.pull): see docs/pull.md. */
@@ -266,6 +269,8 @@ function resolveEnvironment(
       unitName: e.service?.unitName ?? appName,
       bind: e.service?.bind ?? (local ? '127.0.0.1' : '0.0.0.0'),
       standbySeconds: e.service?.standbySeconds ?? 900,
+      ...(e.service?.logFileMiB !== undefined ? { logFileMiB: e.service.logFileMiB } : {}),
+      ...(e.service?.logFiles !== undefined ? { logFiles: e.service.logFiles } : {}),
     },
     lockTtlSeconds: e.lockTtlSeconds ?? 900,
     urlTtlSeconds: e.urlTtlSeconds ?? Math.max(900, (e.health?.timeoutSeconds ?? 60) * 3),

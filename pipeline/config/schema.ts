@@ -108,6 +108,23 @@ const Service = Type.Object(
         errorMessage: 'must be a systemd unit name (letters, digits, @ . _ -)',
       }),
     ),
+    logFileMiB: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1024,
+        default: 10,
+        description:
+          'Process mode: .ferry/logs/service.log is rotated when it reaches this size (systemd mode logs to journald, which bounds itself).',
+      }),
+    ),
+    logFiles: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100,
+        default: 5,
+        description: 'Process mode: rotated service.log files kept besides the current one.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

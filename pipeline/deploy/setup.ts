@@ -144,6 +144,8 @@ async function setupHost(
           agentRuntime: o.runtime.pin && fit ? `${o.runtime.pin.version} ${fit.arch}` : 'host',
           keepReleases: envCfg.keep,
           lockTtlSec: envCfg.lockTtlSeconds,
+          ...(envCfg.service.logFileMiB ? { logMaxBytes: envCfg.service.logFileMiB * 1024 * 1024 } : {}),
+          ...(envCfg.service.logFiles ? { logFiles: envCfg.service.logFiles } : {}),
         }),
       ),
       mode: 0o644,

@@ -30,6 +30,8 @@ export interface HostStatus {
   service?: unknown;
   lastAction?: unknown;
   journal?: unknown;
+  /** Maintenance mode (docs/deploy.md): absent from agents older than it. */
+  maintenance?: { on: boolean; message?: string; since?: string; by?: string; applied: boolean };
 }
 
 export async function statusEnv(ctx: FleetContext) {

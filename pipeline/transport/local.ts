@@ -4,7 +4,14 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { type ExecOptions, type ExecResult, lineSplitter, type Transport } from './types';
+import {
+  type ExecOptions,
+  type ExecResult,
+  lineSplitter,
+  STREAM_GRACE_MS,
+  type StreamOptions,
+  type Transport,
+} from './types';
 
 export class LocalTransport implements Transport {
   constructor(
@@ -42,6 +49,35 @@ export class LocalTransport implements Transport {
       });
       child.stdin.on('error', () => {});
       child.stdin.end(opts.stdin ?? '');
+    });
+  }
+
+  stream(argv: readonly string[], opts: StreamOptions): Promise<{ code: number; stderr: string }> {
+    const [cmd, ...args] = argv;
+    if (!cmd) return Promise.reject(new Error('empty command'));
+    return new Promise((resolve, reject) => {
+      const child = spawn(cmd, args, { env: this.env, stdio: ['pipe', 'pipe', 'pipe'] });
+      const lines = lineSplitter(opts.onStdoutLine);
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => lines.push(d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        if (stderr.length < 65536) stderr += d;
+      });
+      child.stdin.on('error', () => {});
+      let killer: NodeJS.Timeout | undefined;
+      const stop = () => {
+        child.stdin.end();
+        killer = setTimeout(() => child.kill('SIGKILL'), opts.graceMs ?? STREAM_GRACE_MS);
+      };
+      if (opts.signal.aborted) stop();
+      else opts.signal.addEventListener('abort', stop, { once: true });
+      child.on('error', reject);
+      child.on('close', (code, signal) => {
+        clearTimeout(killer);
+        opts.signal.removeEventListener('abort', stop);
+        lines.end();
+        resolve({ code: code ?? (signal ? 128 + 9 : 1), stderr });
+      });
     });
   }
 

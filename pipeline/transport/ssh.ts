@@ -2,11 +2,19 @@
 // argv array joined with POSIX quoting, since an SSH exec request carries a single command line.
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { NodeSSH } from 'node-ssh';
 import { writeFileArgv } from '../commands/files';
 import { shellJoin } from '../commands/shell';
 import { hostKeyVerifier } from './host-key';
-import { type ExecOptions, type ExecResult, lineSplitter, type Transport } from './types';
+import {
+  type ExecOptions,
+  type ExecResult,
+  lineSplitter,
+  STREAM_GRACE_MS,
+  type StreamOptions,
+  type Transport,
+} from './types';
 
 export interface SshTarget {
   name: string;
@@ -18,6 +26,15 @@ export interface SshTarget {
   privateKey: string;
   readyTimeoutMs?: number;
 }
+
+/** The part of ssh2's client a stream uses (ssh2 ships no type declarations here). */
+interface Ssh2Channel extends NodeJS.EventEmitter {
+  stderr: NodeJS.EventEmitter;
+  end(): void;
+  signal(name: string): void;
+  close(): void;
+}
+type Ssh2Exec = (command: string, cb: (err: Error | undefined, channel: Ssh2Channel) => void) => void;
 
 export class SshTransport implements Transport {
   readonly name: string;
@@ -75,6 +92,60 @@ export class SshTransport implements Transport {
     } finally {
       if (timer) clearTimeout(timer);
     }
+  }
+
+  stream(argv: readonly string[], opts: StreamOptions): Promise<{ code: number; stderr: string }> {
+    const conn = this.ssh.connection as unknown as { exec: Ssh2Exec } | null;
+    if (!conn) return Promise.reject(new Error(`${this.name}: not connected`));
+    // ssh2 directly: node-ssh's execCommand keeps all output in memory, which a follow must not.
+    return new Promise((resolve, reject) => {
+      conn.exec(shellJoin(argv), (err, channel) => {
+        if (err) {
+          reject(new Error(`${this.name}: ${err.message}`));
+          return;
+        }
+        const lines = lineSplitter(opts.onStdoutLine);
+        const decoder = new StringDecoder('utf8');
+        let stderr = '';
+        let code: number | null = null;
+        channel.on('data', (d: Buffer) => lines.push(decoder.write(d)));
+        channel.stderr.on('data', (d: Buffer) => {
+          if (stderr.length < 65536) stderr += d.toString('utf8');
+        });
+        channel.on('exit', (c: number | null) => {
+          code = c;
+        });
+        let closer: NodeJS.Timeout | undefined;
+        let settled = false;
+        const settle = (r: { code: number; stderr: string }) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(closer);
+          opts.signal.removeEventListener('abort', stop);
+          lines.push(decoder.end());
+          lines.end();
+          resolve(r);
+        };
+        const grace = opts.graceMs ?? STREAM_GRACE_MS;
+        const stop = () => {
+          // SIGTERM to the command's process group (the agent and its journalctl), where sshd passes
+          // signals on; and EOF, so its stdin closes, where it does not. Either ends `agent logs`.
+          channel.signal('TERM');
+          channel.end();
+          closer = setTimeout(() => {
+            channel.close();
+            // sshd reports the close only once the command has exited: do not wait for one that ignores both.
+            settle({
+              code: 255,
+              stderr: `${stderr}the command did not end within ${grace} ms of being told to; it may still run on ${this.name}`,
+            });
+          }, grace);
+        };
+        if (opts.signal.aborted) stop();
+        else opts.signal.addEventListener('abort', stop, { once: true });
+        channel.on('close', () => settle({ code: code ?? 255, stderr }));
+      });
+    });
   }
 
   async writeFile(path: string, content: string | Buffer, mode = 0o644): Promise<void> {

@@ -17,10 +17,25 @@ export interface ExecResult {
   stderr: string;
 }
 
+/** How long a streamed command gets to exit after its stdin closed, before it is killed. */
+export const STREAM_GRACE_MS = 5000;
+
+export interface StreamOptions {
+  onStdoutLine: (line: string) => void;
+  /**
+   * Ends the command: its stdin, held open until then, is closed, which is how a remote command learns
+   * that the CLI went away (SSH does not signal it). After `graceMs` it is killed, or its channel closed.
+   */
+  signal: AbortSignal;
+  graceMs?: number;
+}
+
 export interface Transport {
   /** The host's display name, for progress lines and errors. */
   readonly name: string;
   exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** A long-running command (`agent logs --follow`): stdout line by line, nothing kept; ends on `signal`. */
+  stream(argv: readonly string[], opts: StreamOptions): Promise<{ code: number; stderr: string }>;
   /** Writes a file atomically (temp + rename on the host), creating parent folders. */
   writeFile(path: string, content: string | Buffer, mode?: number): Promise<void>;
   /** Copies a local file to the host atomically. */

@@ -33,6 +33,10 @@ export function hostPaths(root: string) {
     reloadRequest: join(ferry, 'reload-request.json'),
     logs: join(ferry, 'logs'),
     serviceLog: join(ferry, 'logs', 'service.log'),
+    /** Process mode: what the supervisor process printed outside service.log (a failure before it opened). */
+    supervisorOut: join(ferry, 'logs', 'supervisor.out'),
+    /** Maintenance mode, as `agent maintenance` last set it; the supervisor applies it on SIGUSR2 and at start. */
+    maintenance: join(ferry, 'maintenance.json'),
   };
 }
 

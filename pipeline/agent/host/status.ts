@@ -7,6 +7,7 @@ import { currentVersion } from '../install/switch';
 import { listRuntimes } from '../runtime/layout';
 import { loadServiceConfig, type ServiceConfig } from '../service/config';
 import { probe } from '../service/health';
+import { maintenanceStatus, readMaintenanceFlag } from '../service/maintenance';
 import { readSupervisorState, runningSupervisor } from '../service/supervisor-state';
 import { AGENT_PROTOCOL, AGENT_VERSION } from '../version';
 import { readJournal } from './journal';
@@ -25,7 +26,7 @@ export async function status(
   } catch (err) {
     configError = (err as Error).message;
   }
-  const [state, current, releases, lock, journal, history, sup, pid, runtimes] = await Promise.all([
+  const [state, current, releases, lock, journal, history, sup, pid, runtimes, flag] = await Promise.all([
     readState(paths),
     currentVersion(paths),
     listReleases(paths),
@@ -35,6 +36,7 @@ export async function status(
     readSupervisorState(paths),
     runningSupervisor(paths),
     listRuntimes(paths),
+    readMaintenanceFlag(paths),
   ]);
   const probed =
     config && opts.health !== false ? await probe(config) : { ok: false, error: configError ?? 'not probed' };
@@ -83,6 +85,7 @@ export async function status(
       lastReload: sup?.lastReload ?? null,
       crashes: sup?.crashes ?? null,
     },
+    maintenance: maintenanceStatus(flag, sup?.maintenance, pid !== null && sup?.pid === pid),
     lastAction: history[0] ?? null,
     journal,
     ...(configError ? { configError } : {}),

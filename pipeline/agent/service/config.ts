@@ -41,6 +41,10 @@ export interface ServiceConfig {
   standbySec: number;
   /** Hard cap on the unpacked size of one release (a decompression bomb stops here). */
   maxUnpackedBytes: number;
+  /** Process mode: service.log is rotated when it would grow past this (journald bounds itself). */
+  logMaxBytes: number;
+  /** Process mode: rotated files kept (service.log.1 …), besides service.log. */
+  logFiles: number;
 }
 
 export const SERVICE_DEFAULTS: Omit<ServiceConfig, 'app' | 'port'> = {
@@ -59,6 +63,8 @@ export const SERVICE_DEFAULTS: Omit<ServiceConfig, 'app' | 'port'> = {
   drainTimeoutSec: 10,
   standbySec: 900,
   maxUnpackedBytes: 1024 * 1024 * 1024,
+  logMaxBytes: 10 * 1024 * 1024,
+  logFiles: 5,
 };
 
 /** Fills defaults and checks every field; problems name the key, e.g. `port: must be an integer 1-65535`. */
@@ -96,6 +102,8 @@ export function parseServiceConfig(input: unknown): { config?: ServiceConfig; pr
   int('drainTimeoutSec', 0, 3600);
   int('standbySec', 0, 7 * 24 * 3600);
   int('maxUnpackedBytes', 1024, Number.MAX_SAFE_INTEGER);
+  int('logMaxBytes', 4096, 1024 * 1024 * 1024);
+  int('logFiles', 1, 100);
   const env = c.env;
   if (typeof env !== 'object' || env === null || Array.isArray(env)) problems.push('env: must be an object');
   else {

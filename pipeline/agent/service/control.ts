@@ -56,7 +56,7 @@ async function waitForAttempt(
         ok: false,
         pid,
         state,
-        error: `the supervisor (pid ${pid}) exited; see ${paths.serviceLog} or journalctl`,
+        error: `the supervisor (pid ${pid}) exited; see ${paths.serviceLog} and ${paths.supervisorOut}, or journalctl`,
       };
     }
     if (Date.now() > deadline) {
@@ -71,7 +71,11 @@ async function waitForAttempt(
   }
 }
 
-/** Process mode: spawns `agent supervise` detached (its own session), logging to .ferry/logs/service.log. */
+/**
+ * Process mode: spawns `agent supervise` detached (its own session). It writes and rotates
+ * .ferry/logs/service.log itself; its raw stdout/stderr (a failure before that log opens, Node's own
+ * warnings) go to logs/supervisor.out, truncated at each start so it stays small.
+ */
 export async function startService(
   paths: HostPaths,
   config: ServiceConfig,
@@ -88,7 +92,7 @@ export async function startService(
   }
   await mkdir(paths.logs, { recursive: true });
   await writeReloadRequest(paths, healthTimeoutSec);
-  const log = openSync(paths.serviceLog, 'a', 0o640);
+  const log = openSync(paths.supervisorOut, 'w', 0o640);
   const sinceMs = Date.now();
   // The agent re-runs itself: process.argv[1] is the bundle on hosts (or main.ts under tsx in development,
   // where execArgv carries the loader).

@@ -2,8 +2,8 @@
 // it starts no app (the slowest part of a rollback) and only proves it healthy again. One is kept at a
 // time; it expires after service.json's standbySec.
 import { sleep } from '../host/proc';
-import { passes } from './health';
 import type { Generation } from './generation';
+import { passes } from './health';
 import type { Worker } from './worker';
 
 export class WarmStandby {

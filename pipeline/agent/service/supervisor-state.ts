@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import type { HostPaths } from '../host/paths';
 import { isProcessAlive, processCommandLine } from '../host/proc';
+import type { MaintenanceApplied } from './maintenance';
 
 export type SupervisorPhase = 'starting' | 'serving' | 'idle' | 'failing' | 'stopping' | 'stopped';
 
@@ -61,6 +62,8 @@ export interface SupervisorState {
     last: string | null;
     nextRestartMs: number;
   };
+  /** Maintenance mode as the workers run it. Absent: a supervisor from before maintenance mode existed. */
+  maintenance?: MaintenanceApplied;
   updatedAt: string;
 }
 

@@ -12,6 +12,8 @@ import { loadServiceConfig, type ServiceConfig } from './config';
 import type { ReloadRequest } from './control';
 import { Dispatcher } from './dispatch';
 import { describeWorkers, type Generation, preloadPath, resolveGeneration } from './generation';
+import { MaintenanceSwitch } from './maintenance';
+import type { ServiceLog } from './service-log';
 import { proveAgain, WarmStandby } from './standby';
 import type { ReloadRecord, SupervisorState } from './supervisor-state';
 import { Worker, WorkerFailed } from './worker';
@@ -46,14 +48,18 @@ export class Supervisor {
   };
   private readonly startedAt = new Date().toISOString();
   private writeChain: Promise<void> = Promise.resolve();
+  private readonly log: (line: string) => void;
+  private readonly maintenance: MaintenanceSwitch;
 
   constructor(
     private readonly paths: HostPaths,
     config: ServiceConfig,
-    private readonly log: (line: string) => void,
+    private readonly output: ServiceLog,
   ) {
     this.config = config;
-    this.dispatcher = new Dispatcher(log);
+    this.log = (line) => output.line(line);
+    this.dispatcher = new Dispatcher(this.log);
+    this.maintenance = new MaintenanceSwitch(paths, this.log);
   }
 
   async start(): Promise<void> {
@@ -73,6 +79,15 @@ export class Supervisor {
         await sleep(500);
       }
     }
+    // Maintenance mode holds from the first worker on: a restart never lets users in by accident.
+    await this.maintenance.load();
+    // Before the pidfile: whoever finds this process by it may send SIGUSR2 at once.
+    process.on('SIGUSR2', () =>
+      this.maintenance.refresh(
+        () => this.liveWorkers().map((w) => w.child),
+        () => this.persist(),
+      ),
+    );
     await writeFileAtomic(this.paths.supervisorPid, `${process.pid}\n`);
     process.on('SIGHUP', () => this.requestReload('hup'));
     process.on('SIGTERM', () => void this.shutdown('SIGTERM'));
@@ -108,6 +123,7 @@ export class Supervisor {
         this.log(`supervisor: keeping the previous service.json: ${err.message}`);
         return this.config;
       });
+      this.output.configure?.({ maxBytes: this.config.logMaxBytes, files: this.config.logFiles });
       await this.dispatcher.listen(this.config.host, this.config.port);
       const gateSec = await this.takeGateTimeout();
       gen = await resolveGeneration(this.paths, this.config);
@@ -193,6 +209,8 @@ export class Supervisor {
       healthPath: this.config.healthPath,
       versionPath: this.config.versionPath,
       version: gen.version,
+      output: (stream, pid) => this.output.writer(gen.version, pid, stream),
+      maintenance: this.maintenance.forWorker,
     });
     gen.workers.add(w);
     w.child.once('exit', (code, signal) => this.onExit(gen, w, code, signal));
@@ -356,7 +374,19 @@ export class Supervisor {
     this.persist('stopped');
     await this.writeChain;
     await rm(this.paths.supervisorPid, { force: true });
+    this.output.flush();
     process.exit(0);
+  }
+
+  /** Every worker still running: serving, starting or draining (maintenance mode reaches them all). */
+  private liveWorkers(): Worker[] {
+    const all = new Set([
+      ...(this.serving?.workers ?? []),
+      ...(this.starting?.workers ?? []),
+      ...(this.standby.generation?.workers ?? []),
+      ...this.retiring,
+    ]);
+    return [...all].filter((w) => !w.isDead() && w.state !== 'discarded');
   }
 
   private snapshot(phase?: SupervisorState['phase']): SupervisorState {
@@ -392,6 +422,7 @@ export class Supervisor {
       startedAt: this.startedAt,
       lastReload: this.lastReload,
       crashes: { ...this.crashes },
+      maintenance: this.maintenance.state,
       updatedAt: new Date().toISOString(),
     };
   }

@@ -50,6 +50,66 @@ function sweep() {
   }
 }
 
+// Maintenance mode (service/maintenance.ts): while on, every request to the app's server is answered
+// 503 here, before the app sees it, except the health and version paths (load balancers and the gate keep
+// working). Requests, not connections: a keep-alive connection opened before maintenance began is
+// refused too. The supervisor sends changes over IPC; a worker forked meanwhile gets the state in its env.
+let maintenance = parseJson(process.env.FERRY_MAINTENANCE);
+const probePaths = new Set(parseJson(process.env.FERRY_PROBE_PATHS) || []);
+
+function parseJson(text) {
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+function exempt(url) {
+  const path = String(url || '/').split('?')[0];
+  return probePaths.has(path);
+}
+
+function maintenanceBody() {
+  return JSON.stringify({
+    error: { code: 'maintenance', message: String(maintenance.message) },
+    retryAfter: maintenance.retryAfterSec,
+  });
+}
+
+function refuse(res) {
+  const body = maintenanceBody();
+  res.writeHead(503, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'retry-after': String(maintenance.retryAfterSec),
+    'cache-control': 'no-store',
+  });
+  res.end(body);
+}
+
+// Wraps the server's emit, so the check runs before any 'request' listener, whichever framework added it.
+function guard(server) {
+  const emit = server.emit;
+  server.emit = function ferryMaintenanceEmit(event, ...args) {
+    const [req, resOrSocket] = args;
+    if (maintenance && (event === 'request' || event === 'checkContinue') && !exempt(req?.url)) {
+      refuse(resOrSocket);
+      return true;
+    }
+    if (maintenance && event === 'upgrade' && !exempt(req?.url)) {
+      // (req, socket, head): no response object for an upgrade; answer on the socket itself.
+      const body = maintenanceBody();
+      resOrSocket.end(
+        `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nRetry-After: ${maintenance.retryAfterSec}\r\nConnection: close\r\n\r\n${body}`,
+      );
+      return true;
+    }
+    return emit.call(this, event, ...args);
+  };
+}
+
 function requestedPort(args) {
   const first = args[0];
   if (typeof first === 'number') return first;
@@ -67,6 +127,7 @@ net.Server.prototype.listen = function ferryListen(...args) {
   if (target === null) {
     target = this;
     track(this);
+    guard(this);
     this.once('listening', () => {
       const address = this.address();
       if (process.send && address && typeof address === 'object') {
@@ -79,6 +140,11 @@ net.Server.prototype.listen = function ferryListen(...args) {
 
 process.on('message', (message, socket) => {
   if (message === null || typeof message !== 'object') return;
+  if (message.ferry === 'maintenance') {
+    maintenance = message.state || null;
+    if (process.send) process.send({ ferry: 'maintenance-applied', seq: message.seq });
+    return;
+  }
   if (message.ferry === 'standby') {
     standby = true;
     if (sweeper === null) {

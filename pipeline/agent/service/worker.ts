@@ -5,7 +5,9 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { sleep } from '../host/proc';
 import { type Probe, passes, probeAt } from './health';
+import type { WorkerMaintenance } from './maintenance';
 import { OutputTail } from './output-tail';
+import type { LineWriter } from './service-log';
 
 export type WorkerState = 'starting' | 'probing' | 'listening' | 'standby' | 'retiring' | 'discarded';
 
@@ -22,6 +24,10 @@ export interface WorkerSpec {
   /** null: the app has no version endpoint and a 2xx on healthPath is the whole gate. */
   versionPath: string | null;
   version: string;
+  /** Where its stdout/stderr lines go (the service log, each line marked with the release and pid). */
+  output?: (stream: 'out' | 'err', pid: number | null) => LineWriter;
+  /** Maintenance mode at fork time; later changes arrive over IPC (maintenance.ts). */
+  maintenance?: WorkerMaintenance;
 }
 
 /** Why a worker never became ready: what it printed and the last health answer, for the operator. */
@@ -48,20 +54,33 @@ export class Worker {
       cwd: spec.cwd,
       execPath: spec.node,
       execArgv: ['--require', spec.preload],
-      env: { ...process.env, ...spec.env, FERRY_PUBLIC_PORT: String(spec.publicPort) },
+      env: {
+        ...process.env,
+        ...spec.env,
+        FERRY_PUBLIC_PORT: String(spec.publicPort),
+        // For the preload: the paths maintenance mode never refuses, and the mode itself.
+        FERRY_PROBE_PATHS: JSON.stringify([spec.healthPath, spec.versionPath]),
+        FERRY_MAINTENANCE: spec.maintenance ? JSON.stringify(spec.maintenance) : '',
+      },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
     });
-    // The app's output still reaches the service log (journald or service.log) through ours; the tail
-    // keeps the last lines for a failure report.
+    // The app's output reaches the service log (journald or service.log) through the supervisor; the
+    // tail keeps the last lines for a failure report.
+    const out = spec.output?.('out', this.child.pid ?? null);
+    const err = spec.output?.('err', this.child.pid ?? null);
     this.child.stdout?.on('data', (c: Buffer) => {
-      process.stdout.write(c);
+      if (out) out.write(c);
+      else process.stdout.write(c);
       this.tail.push(c);
     });
     this.child.stderr?.on('data', (c: Buffer) => {
-      process.stderr.write(c);
+      if (err) err.write(c);
+      else process.stderr.write(c);
       this.tail.push(c);
     });
+    this.child.stdout?.on('end', () => out?.end());
+    this.child.stderr?.on('end', () => err?.end());
     this.child.on('exit', (code, signal) => {
       this.exited = { code, signal };
     });

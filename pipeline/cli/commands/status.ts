@@ -9,7 +9,7 @@ export const command: Command = {
   usage: 'ferry status <env> [--from-registry] [--json]',
   help: `Shows, per host of <env>: the current and previous release, the releases on disk (bad ones
 marked), health and the version answering, the Node runtime serving, the agent version (and its Node), the host lock holder, and the last action
-with its result. Also the environment's lock and last recorded deploy. Reads only; takes no lock.
+with its result, and which hosts are in maintenance mode. Also the environment's lock and last recorded deploy. Reads only; takes no lock.
 
 options:
       --from-registry   no SSH: what each pull-mode host last reported to the registry (version, last
@@ -52,6 +52,20 @@ examples:
       ctx.out.print(l);
     }
     ctx.out.print('');
+    for (const h of s.hosts) {
+      const m = h.maintenance;
+      if (m?.on) {
+        ctx.out.print(
+          ctx.style.yellow(
+            `${h.host}: in maintenance since ${m.since} by ${m.by} ("${m.message}")${m.applied ? '' : '; not applied yet: the service is not running or predates it'}`,
+          ),
+        );
+      } else if (m && !m.applied && h.service && (h.service as { running?: boolean }).running) {
+        ctx.out.print(
+          ctx.style.yellow(`${h.host}: maintenance was turned off, but the service has not applied it`),
+        );
+      }
+    }
     if (s.lock)
       ctx.out.print(
         ctx.style.yellow(`environment locked by ${s.lock.who} since ${s.lock.since} (${s.lock.op})`),

@@ -6,13 +6,18 @@ import { shellJoin } from '../../../pipeline/commands/shell';
 import { LocalTransport } from '../../../pipeline/transport/local';
 import { SshTransport } from '../../../pipeline/transport/ssh';
 import type { Transport } from '../../../pipeline/transport/types';
+import { processesWith } from '../../support/cmdline';
 import { describeIf, requireRoot, requireTool } from '../../support/require-tool';
 import { type Fleet, startFleet } from '../../support/ssh-fleet';
 
 // Arguments that break naive quoting: spaces, quotes, globs, $ expansions, newlines, and a leading dash.
 const nasty = ["it's", 'a b', '$(touch /tmp/ferry-pwned)', '*', '"q"', 'line1\nline2', '-n', ''];
 
-function behavesLikeAHost(make: () => Promise<{ t: Transport; root: string }>) {
+function behavesLikeAHost(
+  make: () => Promise<{ t: Transport; root: string }>,
+  /** Local children can be SIGKILLed; over SSH a command that ignores SIGTERM and stdin is out of reach. */
+  opts: { killsStubborn: boolean },
+) {
   let t: Transport;
   let root: string;
   beforeAll(async () => {
@@ -57,6 +62,70 @@ function behavesLikeAHost(make: () => Promise<{ t: Transport; root: string }>) {
     const res = await t.exec(['sleep', '5'], { timeoutMs: 300 });
     expect(res.code).toBe(124);
   });
+
+  it('streams a long-running command line by line; aborting closes its stdin and it ends by itself', async () => {
+    const abort = new AbortController();
+    const lines: string[] = [];
+    // Prints a line, then echoes stdin until it closes, then says so: exit 7 proves it ended on its own
+    // (it ignores the SIGTERM the SSH transport also sends).
+    const run = t.stream(
+      [
+        'sh',
+        '-c',
+        'trap "" TERM; echo ready; while read l; do echo "got:$l"; done; echo "stdin closed"; exit 7',
+      ],
+      {
+        signal: abort.signal,
+        onStdoutLine: (l) => {
+          lines.push(l);
+          if (l === 'ready') abort.abort();
+        },
+      },
+    );
+    expect(await run).toEqual({ code: 7, stderr: '' });
+    expect(lines).toEqual(['ready', 'stdin closed']);
+  });
+
+  it('ends a streamed command that ignores its stdin closing', async () => {
+    const abort = new AbortController();
+    // A fractional duration no other process uses is the marker to find it by.
+    const marker = `30.${String(Math.random()).slice(2, 10)}`;
+    const run = t.stream(['sh', '-c', `exec sleep ${marker}`], {
+      signal: abort.signal,
+      graceMs: 500,
+      onStdoutLine: () => {},
+    });
+    // Aborted once the command really runs, so its absence afterwards means something.
+    for (let i = 0; i < 100 && processesWith({ args: ['sleep', marker] }).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(processesWith({ args: ['sleep', marker] })).toHaveLength(1);
+    abort.abort();
+    expect((await run).code).not.toBe(0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(processesWith({ args: ['sleep', marker] })).toEqual([]);
+  });
+
+  it('does not hang on a command that ignores both its stdin and SIGTERM', async () => {
+    const abort = new AbortController();
+    const marker = `3.${String(Math.random()).slice(2, 10)}`;
+    const run = t.stream(['sh', '-c', `trap '' TERM; exec sleep ${marker}`], {
+      signal: abort.signal,
+      graceMs: 300,
+      onStdoutLine: () => {},
+    });
+    for (let i = 0; i < 100 && processesWith({ args: ['sleep', marker] }).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    abort.abort();
+    const done = await run;
+    expect(done.code).not.toBe(0);
+    if (opts.killsStubborn) {
+      await new Promise((r) => setTimeout(r, 300));
+      expect(processesWith({ args: ['sleep', marker] })).toEqual([]);
+    } else {
+      // Said, not hidden: the operator learns something may be left on the host.
+      expect(done.stderr).toMatch(/did not end within 300 ms of being told to; it may still run on/);
+    }
+  });
 }
 
 describe('shellJoin', () => {
@@ -73,10 +142,13 @@ describe('local transport', () => {
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
-  behavesLikeAHost(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ferry-local-t-'));
-    return { t: new LocalTransport('local1'), root: dir };
-  });
+  behavesLikeAHost(
+    async () => {
+      dir = await mkdtemp(join(tmpdir(), 'ferry-local-t-'));
+      return { t: new LocalTransport('local1'), root: dir };
+    },
+    { killsStubborn: true },
+  );
 });
 
 describeIf(
@@ -92,11 +164,14 @@ describeIf(
     });
 
     describe('against a real sshd', () => {
-      behavesLikeAHost(async () => {
-        const h = fleet.hosts[0]!;
-        const t = await SshTransport.connect({ ...h, hostKeyFingerprint: h.hostKeyFingerprint });
-        return { t, root: h.root };
-      });
+      behavesLikeAHost(
+        async () => {
+          const h = fleet.hosts[0]!;
+          const t = await SshTransport.connect({ ...h, hostKeyFingerprint: h.hostKeyFingerprint });
+          return { t, root: h.root };
+        },
+        { killsStubborn: false },
+      );
     });
 
     it('refuses a host whose key does not match', async () => {
