@@ -117,7 +117,8 @@ export async function startWebhookReceiver(
     return 'unknown';
   }
 
-  function answer(r: Received, res: ServerResponse): void {
+  // Each branch returns what refuse() or ok() returns (nothing): one exit per outcome.
+  function answer(r: Received, res: ServerResponse) {
     const json = (status: number, v: unknown) =>
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(v));
     const refuse = (problem: string, send: () => void) => {
