@@ -1,17 +1,17 @@
 // `ferry publish`: check the artifact, sign its manifest and upload the release. Upload order matters:
-// the runtime(s), the artifact, then signature, then manifest, then the index. A version "exists" once its
+// the runtime(s), the artifact, its source map, then signature, then manifest, then the index. A version "exists" once its
 // manifest does (and everything it points at is in place by then), so a
 // publish interrupted half-way leaves nothing a host or `ferry releases` would pick up, and rerunning the
 // same publish finishes it (identical files already there are accepted, different ones refused).
 import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { sha256 } from '../build/hash';
 import { innerManifest, readArtifactBytes } from '../build/read-artifact';
 import type { FerryConfig } from '../config/resolve';
 import { FerryError, UsageError, VerificationError } from '../errors';
 import { AlreadyExistsError, type Registry } from '../registry/registry';
 import { type ReleaseIndex, updateIndex } from '../registry/release-index';
-import { artifactName, RESERVED_VERSIONS, releaseKeys } from '../release/layout';
+import { artifactName, RESERVED_VERSIONS, releaseKeys, sourceMapName } from '../release/layout';
 import { checkVersion, MANIFEST_FILE, type ReleaseManifest, serializeManifest } from '../release/manifest';
 import { serializeSignature, signBytes, verifyBytes } from '../release/signing';
 import { runtimeCacheDir } from '../runtime/cache';
@@ -25,6 +25,8 @@ export interface PublishOptions {
   registry: Registry;
   privateKeyPem: string;
   artifactPath: string;
+  /** The source map `ferry build` wrote; default: beside the artifact, under the name the manifest gives. */
+  sourceMapPath?: string | undefined;
   /** When given, the artifact must carry this version. */
   version?: string | undefined;
   multipartThreshold?: number | undefined;
@@ -72,6 +74,7 @@ export async function publishRelease(opts: PublishOptions): Promise<PublishResul
     for (const note of runtime?.notes ?? []) step(note);
   }
 
+  const sourceMap = await readSourceMap(inner, opts.sourceMapPath ?? opts.artifactPath);
   const artifactSha = sha256(gz);
   const manifest: ReleaseManifest = {
     ...inner,
@@ -150,6 +153,16 @@ export async function publishRelease(opts: PublishOptions): Promise<PublishResul
       return bytes !== null && sha256(bytes) === artifactSha;
     },
   );
+  if (sourceMap) {
+    step(`uploading ${keys.sourceMap}`);
+    await putOnce(
+      keys.sourceMap,
+      version,
+      () =>
+        registry.put(keys.sourceMap, sourceMap, { forbidOverwrite: true, contentType: 'application/json' }),
+      async () => (await registry.get(keys.sourceMap))?.equals(sourceMap) ?? false,
+    );
+  }
   step(`uploading ${keys.signature}`);
   await putBytes(registry, keys.signature, signature, version);
   step(`uploading ${keys.manifest}`);
@@ -158,6 +171,36 @@ export async function publishRelease(opts: PublishOptions): Promise<PublishResul
   step(`updating the index`);
   const index = await updateIndex(registry, prefix, app, entry);
   return result(raced ? 'unchanged' : 'published', index, uploads);
+}
+
+/**
+ * The source map the manifest names, checked against its size and sha256 there. `from` is the map itself
+ * or the artifact it was built beside.
+ */
+async function readSourceMap(manifest: ReleaseManifest, from: string): Promise<Buffer | null> {
+  const ref = manifest.sourceMap;
+  if (!ref) return null;
+  const path = from.endsWith('.map') ? from : join(dirname(from), ref.file);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch {
+    throw new FerryError(`the source map ${path} is missing`, {
+      remedy: `\`ferry build\` writes ${ref.file} beside the artifact; publish both from the same folder (or rebuild)`,
+    });
+  }
+  if (bytes.length !== ref.size || sha256(bytes) !== ref.sha256) {
+    throw new VerificationError(`${path} is not the source map this artifact was built with`, {
+      remedy: 'rebuild with `ferry build` and publish the artifact and map it writes',
+    });
+  }
+  if (ref.file !== sourceMapName(manifest.name, manifest.version)) {
+    throw new VerificationError(
+      `the manifest names its source map ${ref.file}, not ${sourceMapName(manifest.name, manifest.version)}`,
+    );
+  }
+  assertNoCredentials([{ path: ref.file, bytes }], basename(path));
+  return bytes;
 }
 
 /** The artifact must be a release of this app, self-consistent, and free of credentials. */

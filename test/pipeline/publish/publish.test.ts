@@ -75,7 +75,13 @@ describe.each(['local', 'oss'] as const)('publish to the %s registry', (name) =>
     const keys = releaseKeys('releases', 'fixture', '1.0.0');
     if (b.oss) {
       const puts = b.oss.log.filter((e) => e.method === 'PUT' && e.status === 200).map((e) => e.key);
-      expect(puts).toEqual([keys.artifact, keys.signature, keys.manifest, 'releases/fixture/index.json']);
+      expect(puts).toEqual([
+        keys.artifact,
+        keys.sourceMap,
+        keys.signature,
+        keys.manifest,
+        'releases/fixture/index.json',
+      ]);
     }
     expect(await verifyPublished(b.registry, 'releases', 'fixture', '1.0.0', key.publicKey)).toMatchObject({
       ok: true,

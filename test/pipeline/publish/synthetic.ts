@@ -6,7 +6,7 @@ import { sha256 } from '../../../pipeline/build/hash';
 import { createTarGz } from '../../../pipeline/build/tar';
 import { parseConfig } from '../../../pipeline/config/load';
 import type { FerryConfig, RegistryConfig } from '../../../pipeline/config/resolve';
-import { artifactName } from '../../../pipeline/release/layout';
+import { artifactName, sourceMapName } from '../../../pipeline/release/layout';
 import { MANIFEST_SCHEMA, type ReleaseManifest, serializeManifest } from '../../../pipeline/release/manifest';
 
 export async function syntheticArtifact(
@@ -16,6 +16,8 @@ export async function syntheticArtifact(
     version: string;
     files?: Record<string, string>;
     manifestPatch?: Partial<ReleaseManifest>;
+    /** A source map for app/index.js, written beside the artifact as `ferry build` does. */
+    sourceMap?: string;
   },
 ): Promise<string> {
   const name = opts.name ?? 'fixture';
@@ -34,6 +36,12 @@ export async function syntheticArtifact(
     ...opts.manifestPatch,
   };
   await mkdir(dir, { recursive: true });
+  if (opts.sourceMap !== undefined) {
+    const map = Buffer.from(opts.sourceMap);
+    const file = sourceMapName(name, opts.version);
+    manifest.sourceMap = { file, for: 'app/index.js', size: map.length, sha256: sha256(map) };
+    await writeFile(join(dir, file), map);
+  }
   const path = join(dir, artifactName(name, opts.version));
   await writeFile(
     path,

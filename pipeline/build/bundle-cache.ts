@@ -1,0 +1,164 @@
+// ncc is nearly all of a publish. Its output depends only on the toolchain, the lockfile and the project's
+// files, and it is reproducible, so a bundle is cached under a hash of exactly those: re-publishing an
+// unchanged tree (a CI retry, publish after build) skips ncc. Entries live in .ferry/cache/bundles/<key>/
+// ($FERRY_CACHE_DIR moves it), each file re-hashed against the entry's list before use; a damaged entry is
+// rebuilt, never used.
+//
+// What the key covers: a format tag, ncc's version, the Node major running it, ncc's flags, the entry, and
+// the path and bytes of every file under the project root except node_modules (stood for by the lockfile),
+// dot-folders (.git, .ferry, ...), dist/ and the build's output folder (artifacts from earlier builds). A package edited in place in
+// node_modules without a lockfile change is not seen: build with --no-cache then.
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, relative, sep } from 'node:path';
+import { type BundledFile, bundleApp, nccArgs } from './bundle';
+import { sha256 } from './hash';
+
+const FORMAT = 'ferry-bundle-cache-1';
+const LIST = 'files.json';
+/** Entries kept; a real app's entry is ~10 MB. */
+const KEEP = 4;
+
+export function bundleCacheDir(projectRoot: string, env: Record<string, string | undefined>): string {
+  return join(env.FERRY_CACHE_DIR || join(projectRoot, '.ferry', 'cache'), 'bundles');
+}
+
+export interface CachedBundle {
+  files: BundledFile[];
+  /** The cache key (sha256 hex). */
+  key: string;
+  /** True when ncc did not run. */
+  hit: boolean;
+}
+
+export async function cachedBundle(opts: {
+  entryPath: string;
+  root: string;
+  cacheDir: string;
+  /** Skip the lookup (the result is still stored for the next build). */
+  noCache?: boolean;
+  /** Folders whose files are output, not input (the artifact folder). */
+  exclude?: string[];
+  /** Called before ncc runs. */
+  onMiss?: () => void;
+}): Promise<CachedBundle> {
+  const key = await bundleKey(opts.entryPath, opts.root, opts.exclude);
+  const dir = join(opts.cacheDir, key);
+  if (!opts.noCache) {
+    const files = await readEntry(dir);
+    if (files) {
+      // Touched so pruning keeps the entries in use.
+      const now = new Date();
+      await utimes(dir, now, now).catch(() => undefined);
+      return { files, key, hit: true };
+    }
+  }
+  opts.onMiss?.();
+  const files = await bundleApp(opts.entryPath, opts.root);
+  await writeEntry(opts.cacheDir, key, files).catch(() => undefined);
+  return { files, key, hit: false };
+}
+
+export async function bundleKey(entryPath: string, root: string, exclude: string[] = []): Promise<string> {
+  const h = createHash('sha256');
+  const field = (name: string, value: string | Buffer) => {
+    h.update(`${name}\0${Buffer.byteLength(value)}\0`);
+    h.update(value);
+  };
+  field('format', FORMAT);
+  field('ncc', nccVersion());
+  field('node', process.versions.node.split('.')[0] ?? '');
+  const entry = relative(root, entryPath).split(sep).join('/');
+  field('args', nccArgs(entry, '<out>').slice(1).join(' '));
+  for (const file of await projectFiles(root, exclude)) {
+    field('path', file);
+    field('bytes', await readFile(join(root, file)));
+  }
+  return h.digest('hex');
+}
+
+/** Every regular file under root that can change a bundle, as sorted POSIX paths. */
+export async function projectFiles(root: string, exclude: string[] = []): Promise<string[]> {
+  const skip = new Set([join(root, 'dist'), ...exclude]);
+  const out: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const abs = join(dir, e.name);
+      if (e.isDirectory()) {
+        if (e.name.startsWith('.') || e.name === 'node_modules' || skip.has(abs)) continue;
+        await walk(abs);
+      } else if (e.isFile()) out.push(relative(root, abs).split(sep).join('/'));
+    }
+  };
+  await walk(root);
+  return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+let cachedNccVersion: string | undefined;
+function nccVersion(): string {
+  cachedNccVersion ??= (
+    JSON.parse(readFileSync(createRequire(import.meta.url).resolve('@vercel/ncc/package.json'), 'utf8')) as {
+      version: string;
+    }
+  ).version;
+  return cachedNccVersion;
+}
+
+interface ListEntry {
+  path: string;
+  size: number;
+  sha256: string;
+  executable: boolean;
+}
+
+async function readEntry(dir: string): Promise<BundledFile[] | null> {
+  try {
+    const list = JSON.parse(await readFile(join(dir, LIST), 'utf8')) as ListEntry[];
+    const files: BundledFile[] = [];
+    for (const f of list) {
+      const bytes = await readFile(join(dir, 'files', f.path));
+      if (bytes.length !== f.size || sha256(bytes) !== f.sha256) return null;
+      files.push({ path: f.path, bytes, executable: f.executable });
+    }
+    return files.length > 0 ? files : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Written into a temp folder and renamed into place, so a reader sees a whole entry or none. */
+async function writeEntry(cacheDir: string, key: string, files: BundledFile[]): Promise<void> {
+  const tmp = join(cacheDir, `.${key}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await mkdir(tmp, { recursive: true });
+    for (const f of files) {
+      const dest = join(tmp, 'files', f.path);
+      await mkdir(dirname(dest), { recursive: true });
+      await writeFile(dest, f.bytes);
+    }
+    const list: ListEntry[] = files.map((f) => ({
+      path: f.path,
+      size: f.bytes.length,
+      sha256: sha256(f.bytes),
+      executable: f.executable,
+    }));
+    await writeFile(join(tmp, LIST), `${JSON.stringify(list, null, 1)}\n`);
+    await rm(join(cacheDir, key), { recursive: true, force: true });
+    await rename(tmp, join(cacheDir, key));
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  await prune(cacheDir);
+}
+
+async function prune(cacheDir: string): Promise<void> {
+  const entries = await Promise.all(
+    (await readdir(cacheDir))
+      .filter((n) => /^[0-9a-f]{64}$/.test(n))
+      .map(async (n) => ({ n, t: (await stat(join(cacheDir, n))).mtimeMs })),
+  );
+  entries.sort((a, b) => b.t - a.t);
+  for (const e of entries.slice(KEEP)) await rm(join(cacheDir, e.n), { recursive: true, force: true });
+}
