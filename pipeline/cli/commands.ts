@@ -21,6 +21,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./commands/verify'),
   },
   {
+    name: 'diff',
+    summary: 'compare two published releases: files, sizes, runtime, packages, settings',
+    load: () => import('./commands/diff'),
+  },
+  {
     name: 'releases',
     summary: 'list published versions and where they run',
     load: () => import('./commands/releases'),
