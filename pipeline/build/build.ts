@@ -5,7 +5,7 @@
 //   app/index.js             the bundle (the manifest's entry)
 //   app/…                    every asset ncc emitted (package.json with "type", static files, …)
 // The source map (more than half of the compressed size) is not inside: it is written beside the
-// artifact as <app>-<version>.js.map and published as its own object, which hosts never download.
+// artifact as <app>-<version>.js.map.gz and published as its own object, which hosts never download.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
@@ -29,7 +29,7 @@ import { bundledDependencies } from './dependencies';
 import { sha256 } from './hash';
 import { releaseSettings } from './settings';
 import { defaultVersion, sourceInfo } from './source-info';
-import { createTarGz, type TarFile } from './tar';
+import { createTarGz, gzipDeterministic, type TarFile } from './tar';
 
 export const BUNDLE_DIR = 'app';
 export const ENTRY = `${BUNDLE_DIR}/index.js`;
@@ -92,7 +92,7 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
     onMiss: () => opts.onStep?.(`bundling ${config.app.entry} with ncc`),
   });
   if (cache.hit)
-    opts.onStep?.(`bundle of ${config.app.entry} unchanged (cache ${cache.key.slice(0, 12)}): ncc skipped`);
+    opts.onStep?.(`bundle of ${config.app.entry} unchanged (cache ${cache.key?.slice(0, 12)}): ncc skipped`);
   const bundled = cache.files;
   // ncc names its output after the entry's module kind: index.mjs for an .mjs entry, else index.js.
   const entryName = bundled.some((f) => f.path === 'index.js') ? 'index.js' : 'index.mjs';
@@ -101,7 +101,9 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
     .filter((f) => f !== map)
     .map((f) => ({ path: `${BUNDLE_DIR}/${f.path}`, bytes: f.bytes, executable: f.executable }));
   const entry = `${BUNDLE_DIR}/${entryName}`;
-  const dependencies = map ? dependenciesOf(map, config.root) : null;
+  const dependencies = map ? dependenciesOf(map, dirname(config.app.entryPath)) : null;
+  // Gzipped as the artifact is (6.5 MB of JSON is 1.5 MB), deterministically, so it hashes the same.
+  const mapGz = map ? gzipDeterministic(map.bytes) : null;
   const manifest: ReleaseManifest = {
     schema: MANIFEST_SCHEMA,
     name: config.app.name,
@@ -111,13 +113,13 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
     node: config.app.node,
     entry,
     files: files.map((f) => ({ path: f.path, size: f.bytes.length, sha256: sha256(f.bytes) })),
-    ...(map
+    ...(mapGz
       ? {
           sourceMap: {
             file: sourceMapName(config.app.name, version),
             for: entry,
-            size: map.bytes.length,
-            sha256: sha256(map.bytes),
+            size: mapGz.length,
+            sha256: sha256(mapGz),
           },
         }
       : {}),
@@ -132,9 +134,9 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
   const path = join(outDir, artifactName(config.app.name, version));
   // The map first: an artifact on disk always has its map beside it for publish to find.
   const sourceMapPath = map ? join(dirname(path), sourceMapName(config.app.name, version)) : null;
-  if (map && sourceMapPath) {
-    assertNoCredentials([{ path: sourceMapName(config.app.name, version), bytes: map.bytes }], version);
-    await writeAtomic(sourceMapPath, map.bytes);
+  if (map && mapGz && sourceMapPath) {
+    assertNoCredentials([{ path: `${entry}.map`, bytes: map.bytes }], version);
+    await writeAtomic(sourceMapPath, mapGz);
   }
   await writeAtomic(path, gz);
   return {
@@ -150,9 +152,9 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
   };
 }
 
-/** The npm packages in the bundle, from its source map and the lockfile; null without a lockfile. */
-function dependenciesOf(map: BundledFile, root: string) {
-  const lockfile = findUp(root, ['package-lock.json', 'npm-shrinkwrap.json']);
+/** The npm packages in the bundle, from its source map and the entry's lockfile; null without one. */
+function dependenciesOf(map: BundledFile, from: string) {
+  const lockfile = findUp(from, ['npm-shrinkwrap.json', 'package-lock.json']);
   if (lockfile === null) return null;
   const sources = (JSON.parse(map.bytes.toString()) as { sources?: unknown }).sources;
   return bundledDependencies(

@@ -9,7 +9,7 @@
 // dot-folders (.git, .ferry, ...), dist/ and the build's output folder (artifacts from earlier builds). A package edited in place in
 // node_modules without a lockfile change is not seen: build with --no-cache then.
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
@@ -27,14 +27,26 @@ export function bundleCacheDir(projectRoot: string, env: Record<string, string |
 
 export interface CachedBundle {
   files: BundledFile[];
-  /** The cache key (sha256 hex). */
-  key: string;
+  /** The cache key (sha256 hex); null when the entry belongs to no project and was not cached. */
+  key: string | null;
   /** True when ncc did not run. */
   hit: boolean;
 }
 
+/** The folder whose files decide the bundle of `entryPath`, or null when there is none to hash. */
+export function projectOf(entryPath: string): string | null {
+  let fallback: string | null = null;
+  for (let dir = dirname(entryPath); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package-lock.json')) || existsSync(join(dir, 'npm-shrinkwrap.json')))
+      return dir;
+    if (fallback === null && existsSync(join(dir, 'package.json'))) fallback = dir;
+    if (dirname(dir) === dir) return fallback;
+  }
+}
+
 export async function cachedBundle(opts: {
   entryPath: string;
+  /** Where ncc runs (the folder of releases.yaml). */
   root: string;
   cacheDir: string;
   /** Skip the lookup (the result is still stored for the next build). */
@@ -44,7 +56,12 @@ export async function cachedBundle(opts: {
   /** Called before ncc runs. */
   onMiss?: () => void;
 }): Promise<CachedBundle> {
-  const key = await bundleKey(opts.entryPath, opts.root, opts.exclude);
+  const project = projectOf(opts.entryPath);
+  if (project === null) {
+    opts.onMiss?.();
+    return { files: await bundleApp(opts.entryPath, opts.root), key: null, hit: false };
+  }
+  const key = await bundleKey(opts.entryPath, opts.root, project, opts.exclude);
   const dir = join(opts.cacheDir, key);
   if (!opts.noCache) {
     const files = await readEntry(dir);
@@ -61,7 +78,12 @@ export async function cachedBundle(opts: {
   return { files, key, hit: false };
 }
 
-export async function bundleKey(entryPath: string, root: string, exclude: string[] = []): Promise<string> {
+export async function bundleKey(
+  entryPath: string,
+  root: string,
+  project: string,
+  exclude: string[] = [],
+): Promise<string> {
   const h = createHash('sha256');
   const field = (name: string, value: string | Buffer) => {
     h.update(`${name}\0${Buffer.byteLength(value)}\0`);
@@ -70,11 +92,18 @@ export async function bundleKey(entryPath: string, root: string, exclude: string
   field('format', FORMAT);
   field('ncc', nccVersion());
   field('node', process.versions.node.split('.')[0] ?? '');
-  const entry = relative(root, entryPath).split(sep).join('/');
-  field('args', nccArgs(entry, '<out>').slice(1).join(' '));
-  for (const file of await projectFiles(root, exclude)) {
+  const posix = (p: string) => p.split(sep).join('/');
+  // ncc's working folder shapes module ids and map paths, so where it runs is part of the key.
+  field('cwd', posix(relative(project, root)));
+  field(
+    'args',
+    nccArgs(posix(relative(root, entryPath)), '<out>')
+      .slice(1)
+      .join(' '),
+  );
+  for (const file of await projectFiles(project, exclude)) {
     field('path', file);
-    field('bytes', await readFile(join(root, file)));
+    field('bytes', await readFile(join(project, file)));
   }
   return h.digest('hex');
 }

@@ -4,14 +4,14 @@
 // publish interrupted half-way leaves nothing a host or `ferry releases` would pick up, and rerunning the
 // same publish finishes it (identical files already there are accepted, different ones refused).
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename } from 'node:path';
 import { sha256 } from '../build/hash';
 import { innerManifest, readArtifactBytes } from '../build/read-artifact';
 import type { FerryConfig } from '../config/resolve';
 import { FerryError, UsageError, VerificationError } from '../errors';
 import { AlreadyExistsError, type Registry } from '../registry/registry';
 import { type ReleaseIndex, updateIndex } from '../registry/release-index';
-import { artifactName, RESERVED_VERSIONS, releaseKeys, sourceMapName } from '../release/layout';
+import { artifactName, RESERVED_VERSIONS, releaseKeys } from '../release/layout';
 import { checkVersion, MANIFEST_FILE, type ReleaseManifest, serializeManifest } from '../release/manifest';
 import { serializeSignature, signBytes, verifyBytes } from '../release/signing';
 import { runtimeCacheDir } from '../runtime/cache';
@@ -19,6 +19,7 @@ import { type PreparedRuntime, prepareRuntime } from '../runtime/prepare';
 import { assertNoCredentials } from '../scan/check';
 import { type RuntimeUpload, restoreVanished, uploadRuntimes } from './runtime-upload';
 import { checkSigningKey } from './signing-key';
+import { readSourceMap } from './source-map';
 
 export interface PublishOptions {
   config: FerryConfig;
@@ -159,7 +160,7 @@ export async function publishRelease(opts: PublishOptions): Promise<PublishResul
       keys.sourceMap,
       version,
       () =>
-        registry.put(keys.sourceMap, sourceMap, { forbidOverwrite: true, contentType: 'application/json' }),
+        registry.put(keys.sourceMap, sourceMap, { forbidOverwrite: true, contentType: 'application/gzip' }),
       async () => (await registry.get(keys.sourceMap))?.equals(sourceMap) ?? false,
     );
   }
@@ -171,36 +172,6 @@ export async function publishRelease(opts: PublishOptions): Promise<PublishResul
   step(`updating the index`);
   const index = await updateIndex(registry, prefix, app, entry);
   return result(raced ? 'unchanged' : 'published', index, uploads);
-}
-
-/**
- * The source map the manifest names, checked against its size and sha256 there. `from` is the map itself
- * or the artifact it was built beside.
- */
-async function readSourceMap(manifest: ReleaseManifest, from: string): Promise<Buffer | null> {
-  const ref = manifest.sourceMap;
-  if (!ref) return null;
-  const path = from.endsWith('.map') ? from : join(dirname(from), ref.file);
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch {
-    throw new FerryError(`the source map ${path} is missing`, {
-      remedy: `\`ferry build\` writes ${ref.file} beside the artifact; publish both from the same folder (or rebuild)`,
-    });
-  }
-  if (bytes.length !== ref.size || sha256(bytes) !== ref.sha256) {
-    throw new VerificationError(`${path} is not the source map this artifact was built with`, {
-      remedy: 'rebuild with `ferry build` and publish the artifact and map it writes',
-    });
-  }
-  if (ref.file !== sourceMapName(manifest.name, manifest.version)) {
-    throw new VerificationError(
-      `the manifest names its source map ${ref.file}, not ${sourceMapName(manifest.name, manifest.version)}`,
-    );
-  }
-  assertNoCredentials([{ path: ref.file, bytes }], basename(path));
-  return bytes;
 }
 
 /** The artifact must be a release of this app, self-consistent, and free of credentials. */

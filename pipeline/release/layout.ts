@@ -11,9 +11,9 @@ export function artifactName(app: string, version: string): string {
   return `${app}-${version}.tar.gz`;
 }
 
-/** The bundle's source map, built and published beside the artifact; hosts never fetch it. */
+/** The bundle's source map, gzipped, built and published beside the artifact; hosts never fetch it. */
 export function sourceMapName(app: string, version: string): string {
-  return `${app}-${version}.js.map`;
+  return `${app}-${version}.js.map.gz`;
 }
 
 export function releaseKeys(prefix: string, app: string, version: string) {

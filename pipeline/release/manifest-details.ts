@@ -5,10 +5,11 @@
 
 /** The bundle's source map: its own registry object beside the artifact, never inside it. */
 export interface SourceMapRef {
-  /** Object name in the release's folder, e.g. "ferry-storage-1.4.0.js.map" (release/layout.ts). */
+  /** Object name in the release's folder, e.g. "ferry-storage-1.4.0.js.map.gz" (release/layout.ts). */
   file: string;
   /** The bundled file it maps, relative to the release root: the manifest's entry. */
   for: string;
+  /** Of the gzipped object. */
   size: number;
   sha256: string;
 }

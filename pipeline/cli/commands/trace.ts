@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { UsageError, VerificationError } from '../../errors';
 import { ExitCode } from '../../exit-codes';
 import { readSignedManifest, requirePublicKey } from '../../publish/signed-manifest';
@@ -56,7 +57,7 @@ examples:
       : null;
     const problem = sourceMapProblem(bytes, manifest);
     if (problem) throw new VerificationError(`${config.app.name} ${version}: ${problem}`);
-    const map = new SourceMap(JSON.parse((bytes as Buffer).toString()));
+    const map = new SourceMap(JSON.parse(gunzipSync(bytes as Buffer).toString()));
     const decoded = decodeTrace(text, manifest.entry, map);
     ctx.out.result({ ok: true, version, frames: decoded.frames, mapped: decoded.mapped, text: decoded.text });
     if (!ctx.out.json) ctx.io.stdout.write(decoded.text);

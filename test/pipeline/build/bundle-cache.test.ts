@@ -73,6 +73,33 @@ describe('the bundle cache', () => {
     expect((await build()).bundleCached).toBe(true);
   });
 
+  it('keys on the entry’s project, not on the folder of releases.yaml', async () => {
+    // releases.yaml in a subfolder naming ../app/server.ts: the app's files still decide the key.
+    const sub = join(app.root, 'deploy');
+    await mkdir(sub, { recursive: true });
+    await writeFile(
+      join(sub, 'releases.yaml'),
+      'app: {name: cached, entry: ../app/server.ts}\nregistry: {type: local}\n',
+    );
+    const fromSub = () =>
+      buildRelease({
+        config: loadConfig({ cwd: sub, env: {} }),
+        env,
+        version: '1.0.0',
+        outDir: join(sub, 'out'),
+      });
+    expect((await fromSub()).bundleCached).toBe(false);
+    expect((await fromSub()).bundleCached).toBe(true);
+    const server = join(app.root, 'app/server.ts');
+    const original = await readFile(server, 'utf8');
+    await writeFile(server, `${original}\nconsole.log('changed again');\n`);
+    try {
+      expect((await fromSub()).bundleCached).toBe(false);
+    } finally {
+      await writeFile(server, original);
+    }
+  });
+
   it('--no-cache runs ncc even on a hit', async () => {
     const r = await build(true);
     expect(r.bundleCached).toBe(false);
@@ -85,7 +112,7 @@ describe('the bundle cache', () => {
       await writeFile(join(app.root, f), 'x');
     }
     const files = await projectFiles(app.root, [join(app.root, 'out')]);
-    expect(files).toEqual([
+    expect(files.filter((f) => !f.startsWith('deploy/'))).toEqual([
       'app/server.ts',
       'package-lock.json',
       'package.json',

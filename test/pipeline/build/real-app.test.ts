@@ -33,7 +33,7 @@ describe('the real app, bundled', () => {
     expect(entries.some((e) => e.path.endsWith('.map'))).toBe(false);
     const map = await readFile(built.sourceMapPath as string);
     expect(manifest.sourceMap).toEqual({
-      file: 'ferry-storage-0.0.0-test.js.map',
+      file: 'ferry-storage-0.0.0-test.js.map.gz',
       for: 'app/index.js',
       size: map.length,
       sha256: sha256(map),

@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readArtifact } from '../../../pipeline/build/read-artifact';
 import { LocalRegistry } from '../../../pipeline/registry/local';
@@ -70,10 +71,11 @@ describe('ferry trace', () => {
     const k = releaseKeys('releases', 'tracer', '1.0.0').sourceMap;
     const original = (await registry.get(k)) as Buffer;
     try {
-      await registry.put(k, Buffer.from(original.toString().replace('server.ts', 'Server.ts')));
+      const edited = gunzipSync(original).toString().replace('server.ts', 'Server.ts');
+      await registry.put(k, gzipSync(edited));
       const r = await ferry(['trace', crashLog], { cwd: app.root });
       expect(r.code).toBe(5);
-      expect(r.stderr).toContain('error: tracer 1.0.0: source map sha256 mismatch');
+      expect(r.stderr).toMatch(/error: tracer 1.0.0: source map (size|sha256) mismatch: manifest says/);
     } finally {
       await registry.put(k, original);
     }

@@ -2,6 +2,7 @@
 // verification paths are tested quickly, including artifacts `ferry build` would refuse to make.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { sha256 } from '../../../pipeline/build/hash';
 import { createTarGz } from '../../../pipeline/build/tar';
 import { parseConfig } from '../../../pipeline/config/load';
@@ -16,7 +17,7 @@ export async function syntheticArtifact(
     version: string;
     files?: Record<string, string>;
     manifestPatch?: Partial<ReleaseManifest>;
-    /** A source map for app/index.js, written beside the artifact as `ferry build` does. */
+    /** A source map for app/index.js, gzipped and written beside the artifact as `ferry build` does. */
     sourceMap?: string;
   },
 ): Promise<string> {
@@ -37,7 +38,7 @@ export async function syntheticArtifact(
   };
   await mkdir(dir, { recursive: true });
   if (opts.sourceMap !== undefined) {
-    const map = Buffer.from(opts.sourceMap);
+    const map = gzipSync(opts.sourceMap);
     const file = sourceMapName(name, opts.version);
     manifest.sourceMap = { file, for: 'app/index.js', size: map.length, sha256: sha256(map) };
     await writeFile(join(dir, file), map);

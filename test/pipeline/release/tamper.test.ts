@@ -63,7 +63,7 @@ describe('verifying a published release', () => {
       reason: expect.stringMatching(/^source map sha256 mismatch: manifest says [0-9a-f]{64}, got/),
     });
     await registry.delete(keys.sourceMap);
-    expect(await verify()).toEqual({ ok: false, reason: 'source map missing: fixture-1.0.0.js.map' });
+    expect(await verify()).toEqual({ ok: false, reason: 'source map missing: fixture-1.0.0.js.map.gz' });
   });
 
   it('catches a truncated artifact: size mismatch', async () => {
