@@ -4,10 +4,12 @@
 // ($FERRY_CACHE_DIR moves it), each file re-hashed against the entry's list before use; a damaged entry is
 // rebuilt, never used.
 //
-// What the key covers: a format tag, ncc's version, the Node major running it, ncc's flags, the entry, and
-// the path and bytes of every file under the project root except node_modules (stood for by the lockfile),
-// dot-folders (.git, .ferry, ...), dist/ and the build's output folder (artifacts from earlier builds). A package edited in place in
-// node_modules without a lockfile change is not seen: build with --no-cache then.
+// What the key covers: a format tag, ncc's version, the Node major running it, ncc's flags, the entry and
+// the folder ncc runs in, and the path and bytes of every file of the entry's project (the nearest folder
+// above the entry with a lockfile, else with a package.json) except node_modules (stood for by the
+// lockfile), dot-folders (.git, .ferry, ...) and a worktree's .git file, dist/ and the build's output
+// folder. A package edited in place in node_modules without a lockfile change is not seen: build with
+// --no-cache then. An entry in no project is never cached.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
@@ -118,7 +120,7 @@ export async function projectFiles(root: string, exclude: string[] = []): Promis
       if (e.isDirectory()) {
         if (e.name.startsWith('.') || e.name === 'node_modules' || skip.has(abs)) continue;
         await walk(abs);
-      } else if (e.isFile()) out.push(relative(root, abs).split(sep).join('/'));
+      } else if (e.isFile() && e.name !== '.git') out.push(relative(root, abs).split(sep).join('/'));
     }
   };
   await walk(root);
