@@ -9,7 +9,7 @@ function size(c: SizeChange): string {
   if (c.from === null) return `${formatBytes(c.to as number)} (new)`;
   if (c.to === null) return `${formatBytes(c.from)} → none`;
   return c.delta === 0
-    ? `${formatBytes(c.to)} (unchanged)`
+    ? `${formatBytes(c.to)} (same size)`
     : `${formatBytes(c.from)} → ${formatBytes(c.to)} (${signed(c.delta as number)})`;
 }
 

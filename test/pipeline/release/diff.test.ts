@@ -160,6 +160,15 @@ describe('diffManifests', () => {
     const { dependencies: _d, settings: _s, sourceMap: _m, ...older } = a;
     const lines = diffLines(diffManifests(older, { ...b, runtime: a.runtime }), createStyle(false));
     expect(lines).toContain('  runtime    node 22.1.0 (unchanged)');
+    // Same size is not the same bytes: the artifact of another version differs at least in its manifest.
+    const same = diffLines(
+      diffManifests(a, {
+        ...b,
+        artifact: { ...(b.artifact as NonNullable<typeof b.artifact>), size: 1_000_000 },
+      }),
+      createStyle(false),
+    );
+    expect(same).toContain('  artifact   976.6 KiB (same size)');
     expect(lines).toContain('  map        5.1 KiB (new)');
     expect(lines).toContain(
       'dependencies: not recorded in both releases (one was built before Ferry recorded them)',
