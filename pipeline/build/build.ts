@@ -135,7 +135,7 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
   // The map first: an artifact on disk always has its map beside it for publish to find.
   const sourceMapPath = map ? join(dirname(path), sourceMapName(config.app.name, version)) : null;
   if (map && mapGz && sourceMapPath) {
-    assertNoCredentials([{ path: `${entry}.map`, bytes: map.bytes }], version);
+    assertNoCredentials([{ path: `${entry}.map`, bytes: map.bytes }], `${config.app.name} ${version}`);
     await writeAtomic(sourceMapPath, mapGz);
   }
   await writeAtomic(path, gz);
