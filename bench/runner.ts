@@ -21,6 +21,7 @@ const PARTS: { name: string; load: () => Promise<{ part: Part }> }[] = [
   { name: 'publish', load: () => import('./parts/publish') },
   { name: 'artifact', load: () => import('./parts/artifact') },
   { name: 'runtime', load: () => import('./parts/runtime') },
+  { name: 'cli', load: () => import('./parts/cli') },
 ];
 export const PART_NAMES = PARTS.map((p) => p.name);
 export const RESULTS_FILE = join(import.meta.dirname, 'results.json');

@@ -30,11 +30,14 @@ export interface PackedRelease {
 }
 
 export function packRelease(name: string, version: string, bundled: readonly BundledFile[]): PackedRelease {
-  const files: TarFile[] = bundled.map((f) => ({
-    path: `${BUNDLE_DIR}/${f.path}`,
-    bytes: f.bytes,
-    executable: f.executable ?? false,
-  }));
+  // As `ferry build` packs it: the entry's source map is its own registry object, not in the artifact.
+  const files: TarFile[] = bundled
+    .filter((f) => f.path !== 'index.js.map')
+    .map((f) => ({
+      path: `${BUNDLE_DIR}/${f.path}`,
+      bytes: f.bytes,
+      executable: f.executable ?? false,
+    }));
   const manifest: ReleaseManifest = {
     schema: MANIFEST_SCHEMA,
     name,

@@ -1,15 +1,18 @@
 // `ferry build`: bundle the app with ncc, describe every file in manifest.json, and pack both into one
 // reproducible .tar.gz. Layout inside the artifact:
-//   manifest.json            name, version, commit, buildTime, node, entry, sha256 + size of every file
+//   manifest.json            name, version, commit, buildTime, node, entry, sha256 + size of every file,
+//                            the source map's size + sha256, the bundled packages, the app's settings
 //   app/index.js             the bundle (the manifest's entry)
-//   app/index.js.map, app/…  source map and every asset ncc emitted (package.json with "type", …)
+//   app/…                    every asset ncc emitted (package.json with "type", static files, …)
+// The source map (more than half of the compressed size) is not inside: it is written beside the
+// artifact as <app>-<version>.js.map.gz and published as its own object, which hosts never download.
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { FerryConfig } from '../config/resolve';
 import { ConfigError, UsageError } from '../errors';
-import { artifactName } from '../release/layout';
+import { artifactName, sourceMapName } from '../release/layout';
 import {
   checkVersion,
   MANIFEST_FILE,
@@ -20,10 +23,13 @@ import {
 import { runtimeCacheDir } from '../runtime/cache';
 import { type PreparedRuntime, prepareRuntime } from '../runtime/prepare';
 import { assertNoCredentials } from '../scan/check';
-import { bundleApp } from './bundle';
+import type { BundledFile } from './bundle';
+import { bundleCacheDir, cachedBundle } from './bundle-cache';
+import { bundledDependencies } from './dependencies';
 import { sha256 } from './hash';
+import { releaseSettings } from './settings';
 import { defaultVersion, sourceInfo } from './source-info';
-import { createTarGz, type TarFile } from './tar';
+import { createTarGz, gzipDeterministic, type TarFile } from './tar';
 
 export const BUNDLE_DIR = 'app';
 export const ENTRY = `${BUNDLE_DIR}/index.js`;
@@ -35,6 +41,8 @@ export interface BuildOptions {
   /** Output folder; default <project root>/dist. */
   outDir?: string | undefined;
   onStep?: (message: string) => void;
+  /** Run ncc even when the bundle cache has this tree's bundle. */
+  noCache?: boolean;
 }
 
 export interface BuildResult {
@@ -47,6 +55,10 @@ export interface BuildResult {
   files: TarFile[];
   /** app.runtime resolved and packed into the cache (what publish will upload); null without one. */
   runtime: PreparedRuntime | null;
+  /** Whether the ncc bundle came from the bundle cache. */
+  bundleCached: boolean;
+  /** The entry's source map, written beside the artifact; null when ncc emitted none. */
+  sourceMapPath: string | null;
 }
 
 export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
@@ -70,13 +82,28 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
   });
   for (const note of runtime?.notes ?? []) opts.onStep?.(note);
 
-  opts.onStep?.(`bundling ${config.app.entry} with ncc`);
-  const bundled = await bundleApp(config.app.entryPath, config.root);
-  const files: TarFile[] = bundled.map((f) => ({
-    path: `${BUNDLE_DIR}/${f.path}`,
-    bytes: f.bytes,
-    executable: f.executable,
-  }));
+  const outDir = resolve(opts.outDir ?? join(config.root, 'dist'));
+  const cache = await cachedBundle({
+    entryPath: config.app.entryPath,
+    root: config.root,
+    cacheDir: bundleCacheDir(config.root, opts.env),
+    noCache: opts.noCache,
+    exclude: [outDir],
+    onMiss: () => opts.onStep?.(`bundling ${config.app.entry} with ncc`),
+  });
+  if (cache.hit)
+    opts.onStep?.(`bundle of ${config.app.entry} unchanged (cache ${cache.key?.slice(0, 12)}): ncc skipped`);
+  const bundled = cache.files;
+  // ncc names its output after the entry's module kind: index.mjs for an .mjs entry, else index.js.
+  const entryName = bundled.some((f) => f.path === 'index.js') ? 'index.js' : 'index.mjs';
+  const map = bundled.find((f) => f.path === `${entryName}.map`);
+  const files: TarFile[] = bundled
+    .filter((f) => f !== map)
+    .map((f) => ({ path: `${BUNDLE_DIR}/${f.path}`, bytes: f.bytes, executable: f.executable }));
+  const entry = `${BUNDLE_DIR}/${entryName}`;
+  const dependencies = map ? dependenciesOf(map, dirname(config.app.entryPath)) : null;
+  // Gzipped as the artifact is (6.5 MB of JSON is 1.5 MB), deterministically, so it hashes the same.
+  const mapGz = map ? gzipDeterministic(map.bytes) : null;
   const manifest: ReleaseManifest = {
     schema: MANIFEST_SCHEMA,
     name: config.app.name,
@@ -84,18 +111,63 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
     commit: source.commit,
     buildTime: new Date(source.epoch * 1000).toISOString(),
     node: config.app.node,
-    // ncc names its output after the entry's module kind: index.mjs for an .mjs entry, else index.js.
-    entry: files.some((f) => f.path === ENTRY) ? ENTRY : `${BUNDLE_DIR}/index.mjs`,
+    entry,
     files: files.map((f) => ({ path: f.path, size: f.bytes.length, sha256: sha256(f.bytes) })),
+    ...(mapGz
+      ? {
+          sourceMap: {
+            file: sourceMapName(config.app.name, version),
+            for: entry,
+            size: mapGz.length,
+            sha256: sha256(mapGz),
+          },
+        }
+      : {}),
+    ...(dependencies ? { dependencies } : {}),
+    settings: releaseSettings(config),
   };
   files.push({ path: MANIFEST_FILE, bytes: serializeManifest(manifest) });
   // Refuse before writing: an artifact with a credential in it should not exist even locally.
   assertNoCredentials(files, `${config.app.name} ${version}`);
 
   const gz = createTarGz(files, source.epoch);
-  const path = resolve(opts.outDir ?? join(config.root, 'dist'), artifactName(config.app.name, version));
+  const path = join(outDir, artifactName(config.app.name, version));
+  // The map first: an artifact on disk always has its map beside it for publish to find.
+  const sourceMapPath = map ? join(dirname(path), sourceMapName(config.app.name, version)) : null;
+  if (map && mapGz && sourceMapPath) {
+    assertNoCredentials([{ path: `${entry}.map`, bytes: map.bytes }], `${config.app.name} ${version}`);
+    await writeAtomic(sourceMapPath, mapGz);
+  }
   await writeAtomic(path, gz);
-  return { path, size: gz.length, sha256: sha256(gz), version, manifest, files, runtime };
+  return {
+    path,
+    size: gz.length,
+    sha256: sha256(gz),
+    version,
+    manifest,
+    files,
+    runtime,
+    sourceMapPath,
+    bundleCached: cache.hit,
+  };
+}
+
+/** The npm packages in the bundle, from its source map and the entry's lockfile; null without one. */
+function dependenciesOf(map: BundledFile, from: string) {
+  const lockfile = findUp(from, ['npm-shrinkwrap.json', 'package-lock.json']);
+  if (lockfile === null) return null;
+  const sources = (JSON.parse(map.bytes.toString()) as { sources?: unknown }).sources;
+  return bundledDependencies(
+    Array.isArray(sources) ? sources.filter((x): x is string => typeof x === 'string') : [],
+    JSON.parse(readFileSync(lockfile, 'utf8')),
+  );
+}
+
+function findUp(from: string, names: string[]): string | null {
+  for (let dir = from; ; dir = dirname(dir)) {
+    for (const n of names) if (existsSync(join(dir, n))) return join(dir, n);
+    if (dirname(dir) === dir) return null;
+  }
 }
 
 async function writeAtomic(path: string, bytes: Buffer): Promise<void> {

@@ -31,6 +31,9 @@ export function nccArgs(entry: string, outDir: string): string[] {
     outDir,
     '--minify',
     '--source-map',
+    // The map is not shipped to hosts (it is its own registry object), so the runtime hook that would
+    // read it there is dead weight; `ferry trace` decodes stacks instead.
+    '--no-source-map-register',
     '--transpile-only',
     // A cache could hand back output from an older dependency tree; builds are rare enough to pay.
     '--no-cache',

@@ -26,6 +26,16 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./commands/verify'),
   },
   {
+    name: 'diff',
+    summary: 'compare two published releases: files, sizes, runtime, packages, settings',
+    load: () => import('./commands/diff'),
+  },
+  {
+    name: 'trace',
+    summary: "decode a stack trace from a host's log with the release's source map",
+    load: () => import('./commands/trace'),
+  },
+  {
     name: 'releases',
     summary: 'list published versions and where they run',
     load: () => import('./commands/releases'),

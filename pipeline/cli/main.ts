@@ -4,11 +4,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { loadConfig, PACKAGE_ROOT } from '../config/load';
 import { suggest } from '../config/problems';
 import type { FerryConfig } from '../config/resolve';
 import { isFerryError, UsageError } from '../errors';
 import { ExitCode } from '../exit-codes';
+import { PACKAGE_ROOT } from '../package-root';
 import type { Command, CommandContext, OptionSpec } from './command';
 import { COMMANDS, findCommand } from './commands';
 import { colorEnabled, createStyle, type Io, Output, type Style } from './io';
@@ -58,6 +58,9 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     }
     const { values, positionals } = parseFor(command, [...before, ...after]);
     const out = new Output(io, values.json === true, style);
+    // Loaded here, not at the top: yaml and the schema validator are most of a start-up, and
+    // `ferry --version` / `--help` need neither.
+    const { loadConfig } = await import('../config/load');
     let config: FerryConfig | undefined;
     const ctx: CommandContext = {
       io,

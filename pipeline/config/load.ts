@@ -2,9 +2,9 @@
 // its key path and line number, so a broken file is fixed in one pass.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { ConfigError } from '../errors';
+import { PACKAGE_ROOT } from '../package-root';
 import { crossChecks } from './checks';
 import { CREDENTIAL_ENV_VARS, credentialProblems } from './credentials';
 import { formatProblem, type KeyPath, type Problem } from './problems';
@@ -14,8 +14,8 @@ import { schemaProblems } from './schema-errors';
 
 export const CONFIG_FILE = 'releases.yaml';
 
-/** The Ferry package's own root (the repo this CLI ships in): the last place a config is looked for. */
-export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+// The Ferry package's own root (the repo this CLI ships in): the last place a config is looked for.
+export { PACKAGE_ROOT };
 
 type Env = Record<string, string | undefined>;
 

@@ -1,5 +1,5 @@
 // `ferry publish`: check the artifact, sign its manifest and upload the release. Upload order matters:
-// the runtime(s), the artifact, then signature, then manifest, then the index. A version "exists" once its
+// the runtime(s), the artifact, its source map, then signature, then manifest, then the index. A version "exists" once its
 // manifest does (and everything it points at is in place by then), so a
 // publish interrupted half-way leaves nothing a host or `ferry releases` would pick up, and rerunning the
 // same publish finishes it (identical files already there are accepted, different ones refused).
@@ -19,12 +19,15 @@ import { type PreparedRuntime, prepareRuntime } from '../runtime/prepare';
 import { assertNoCredentials } from '../scan/check';
 import { type RuntimeUpload, restoreVanished, uploadRuntimes } from './runtime-upload';
 import { checkSigningKey } from './signing-key';
+import { readSourceMap } from './source-map';
 
 export interface PublishOptions {
   config: FerryConfig;
   registry: Registry;
   privateKeyPem: string;
   artifactPath: string;
+  /** The source map `ferry build` wrote; default: beside the artifact, under the name the manifest gives. */
+  sourceMapPath?: string | undefined;
   /** When given, the artifact must carry this version. */
   version?: string | undefined;
   multipartThreshold?: number | undefined;
@@ -72,6 +75,7 @@ export async function publishRelease(opts: PublishOptions): Promise<PublishResul
     for (const note of runtime?.notes ?? []) step(note);
   }
 
+  const sourceMap = await readSourceMap(inner, opts.sourceMapPath ?? opts.artifactPath);
   const artifactSha = sha256(gz);
   const manifest: ReleaseManifest = {
     ...inner,
@@ -150,6 +154,16 @@ export async function publishRelease(opts: PublishOptions): Promise<PublishResul
       return bytes !== null && sha256(bytes) === artifactSha;
     },
   );
+  if (sourceMap) {
+    step(`uploading ${keys.sourceMap}`);
+    await putOnce(
+      keys.sourceMap,
+      version,
+      () =>
+        registry.put(keys.sourceMap, sourceMap, { forbidOverwrite: true, contentType: 'application/gzip' }),
+      async () => (await registry.get(keys.sourceMap))?.equals(sourceMap) ?? false,
+    );
+  }
   step(`uploading ${keys.signature}`);
   await putBytes(registry, keys.signature, signature, version);
   step(`uploading ${keys.manifest}`);

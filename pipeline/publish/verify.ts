@@ -1,7 +1,8 @@
 // Checks a published release the way a host must before running it: the signature over manifest.json by
 // the trusted key, the manifest names the expected app and version (a validly signed manifest copied under
 // another version's folder must not pass), and the artifact's size and sha256 match the manifest, and so
-// does every runtime the manifest pins.
+// does every runtime the manifest pins, and the source map beside the artifact (which hosts never fetch,
+// but `ferry trace` trusts).
 import { sha256 } from '../build/hash';
 import type { Registry } from '../registry/registry';
 import { releaseKeys, runtimeKey } from '../release/layout';
@@ -82,9 +83,32 @@ export async function verifyPublished(
       version,
     },
   );
-  if (!check.ok || !check.manifest.runtime) return check;
-  const problem = await checkRuntimes(registry, prefix, check.manifest);
+  if (!check.ok) return check;
+  const problem =
+    (await checkRuntimes(registry, prefix, check.manifest)) ??
+    (await checkSourceMap(registry, keys.sourceMap, check.manifest));
   return problem === null ? check : { ok: false, reason: problem };
+}
+
+async function checkSourceMap(registry: Registry, key: string, m: ReleaseManifest): Promise<string | null> {
+  const ref = m.sourceMap;
+  if (!ref) return null;
+  if (!key.endsWith(`/${ref.file}`)) return `source map ${ref.file} is not ${key}`;
+  return sourceMapProblem(await registry.get(key), m);
+}
+
+/** Why these bytes are not the source map the signed manifest names, or null when they are. */
+export function sourceMapProblem(bytes: Buffer | null, m: ReleaseManifest): string | null {
+  const ref = m.sourceMap;
+  if (!ref) return `${m.name} ${m.version} was published without a source map`;
+  if (bytes === null) return `source map missing: ${ref.file}`;
+  if (bytes.length !== ref.size) {
+    return `source map size mismatch: manifest says ${ref.size} bytes, got ${bytes.length}`;
+  }
+  const actual = sha256(bytes);
+  return actual === ref.sha256
+    ? null
+    : `source map sha256 mismatch: manifest says ${ref.sha256}, got ${actual}`;
 }
 
 /** Each pinned runtime: at its content-addressed key, with the signed size and sha256. */

@@ -5,10 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import OSS from 'ali-oss';
+import type OSS from 'ali-oss';
 import type { OssRegistryConfig } from '../config/resolve';
 import { aliOssStsOptions, applyCredentials, primeStsRefresh } from '../credentials/ali-oss';
 import type { CredentialsProvider } from '../credentials/types';
@@ -105,8 +106,11 @@ export class OssRegistry implements Registry {
             accessKeySecret: creds.accessKeySecret,
             ...(creds.securityToken ? { stsToken: creds.securityToken } : {}),
           };
+    // Required here, not imported at the top: ali-oss takes ~0.1 s to load, which every `ferry` command
+    // would pay for through the registry modules, even on a local registry.
+    const Client = createRequire(import.meta.url)('ali-oss') as typeof OSS;
     const make = (endpoint: string) =>
-      new OSS(<OSS.Options>{
+      new Client(<OSS.Options>{
         region: config.region,
         bucket: config.bucket,
         ...credentialOptions,

@@ -11,10 +11,16 @@ export function artifactName(app: string, version: string): string {
   return `${app}-${version}.tar.gz`;
 }
 
+/** The bundle's source map, gzipped, built and published beside the artifact; hosts never fetch it. */
+export function sourceMapName(app: string, version: string): string {
+  return `${app}-${version}.js.map.gz`;
+}
+
 export function releaseKeys(prefix: string, app: string, version: string) {
   const dir = releasePrefix(prefix, app, version);
   return {
     artifact: `${dir}/${artifactName(app, version)}`,
+    sourceMap: `${dir}/${sourceMapName(app, version)}`,
     manifest: `${dir}/manifest.json`,
     signature: `${dir}/manifest.json.sig`,
   };

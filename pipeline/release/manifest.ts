@@ -2,6 +2,27 @@
 // lists the files; the copy published next to the artifact adds the artifact's own size and sha256
 // (which cannot live inside the artifact it hashes) and is what gets signed.
 
+import {
+  type BundledDependency,
+  checkDependencies,
+  checkSettings,
+  checkSourceMap,
+  orderedDependencies,
+  orderedSettings,
+  orderedSourceMap,
+  type ReleaseSettings,
+  type SourceMapRef,
+} from './manifest-details';
+
+export type {
+  BundledDependency,
+  EnvironmentSettings,
+  ReleaseSettings,
+  SourceMapRef,
+} from './manifest-details';
+
+// Still 1 with the optional fields added since (sourceMap, dependencies, settings): agents already on
+// hosts accept a schema-1 manifest and ignore fields they do not know.
 export const MANIFEST_SCHEMA = 1;
 export const MANIFEST_FILE = 'manifest.json';
 
@@ -43,6 +64,12 @@ export interface ReleaseManifest {
   /** The bundle to run, relative to the release root, e.g. "app/index.js". */
   entry: string;
   files: ManifestFile[];
+  /** The entry's source map, published as its own object beside the artifact (absent on older releases). */
+  sourceMap?: SourceMapRef;
+  /** npm packages inside the bundle, from the lockfile at build time (absent without a lockfile). */
+  dependencies?: BundledDependency[];
+  /** app.port, app.env and each environment's service and health settings at build time. */
+  settings?: ReleaseSettings;
   /** Present only on the published (signed) manifest. */
   artifact?: { file: string; size: number; sha256: string };
   /**
@@ -78,6 +105,9 @@ export function serializeManifest(m: ReleaseManifest): Buffer {
     files: [...m.files]
       .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
       .map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })),
+    ...(m.sourceMap ? { sourceMap: orderedSourceMap(m.sourceMap) } : {}),
+    ...(m.dependencies ? { dependencies: orderedDependencies(m.dependencies) } : {}),
+    ...(m.settings ? { settings: orderedSettings(m.settings) } : {}),
     ...(m.artifact
       ? { artifact: { file: m.artifact.file, size: m.artifact.size, sha256: m.artifact.sha256 } }
       : {}),
@@ -140,6 +170,9 @@ export function parseManifest(bytes: Buffer | string): ReleaseManifest {
     need(typeof a.sha256 === 'string' && /^[0-9a-f]{64}$/.test(a.sha256), 'artifact.sha256 is invalid');
   }
   if (m.runtime !== undefined) checkRuntimePin(m.runtime, need);
+  if (m.sourceMap !== undefined) checkSourceMap(m.sourceMap, need, isSafeRelativePath);
+  if (m.dependencies !== undefined) checkDependencies(m.dependencies, need);
+  if (m.settings !== undefined) checkSettings(m.settings, need);
   return m as unknown as ReleaseManifest;
 }
 

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { NodeSSH } from 'node-ssh';
+import type { NodeSSH } from 'node-ssh';
 import { writeFileArgv } from '../commands/files';
 import { shellJoin } from '../commands/shell';
 import { hostKeyVerifier } from './host-key';
@@ -46,6 +46,8 @@ export class SshTransport implements Transport {
   }
 
   static async connect(target: SshTarget): Promise<SshTransport> {
+    // Loaded on the first connection: node-ssh (ssh2) costs every command that never opens one.
+    const { NodeSSH } = await import('node-ssh');
     const ssh = new NodeSSH();
     try {
       await ssh.connect({

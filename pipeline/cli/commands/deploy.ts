@@ -1,5 +1,6 @@
 import { deployEnv } from '../../deploy/deploy';
 import type { Command } from '../command';
+import { dryRunDiffs } from '../dry-run-diff';
 import { fleetContext, outcomeTable, printHeldLock } from '../fleet';
 
 export const command: Command = {
@@ -12,7 +13,8 @@ and returns every host it already switched, so the fleet never ends split betwee
 
 options:
       --version V    the release to deploy (default: the newest published)
-      --dry-run      print the per-host plan and change nothing
+      --dry-run      print the per-host plan, and what the release changes against what the hosts
+                     run (as \`ferry diff\` shows it); change nothing
       --allow-bad    deploy a version that hosts marked bad after an earlier failure
 
 examples:
@@ -45,8 +47,10 @@ examples:
         );
       }
     }
+    const diffs =
+      r.dryRun && r.version && r.plan ? await dryRunDiffs(ctx, fleet, r.version, r.plan) : undefined;
     printHeldLock(ctx, r.lock);
-    ctx.out.result(r);
+    ctx.out.result(diffs ? { ...r, diffs } : r);
     return r.exitCode;
   },
 };

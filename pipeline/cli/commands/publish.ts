@@ -14,11 +14,12 @@ import { createProgress } from '../progress';
 import { runtimeJson, runtimeLines } from '../runtime-output';
 
 export const command: Command = {
-  usage: 'ferry publish [--version V] [--artifact PATH] [--multipart-threshold SIZE]',
+  usage: 'ferry publish [--version V] [--artifact PATH] [--no-cache] [--multipart-threshold SIZE]',
   help: `Signs a release and uploads it to the registry: the packed Node runtime (app.runtime), the artifact,
-manifest.json.sig, then manifest.json (a version exists once its manifest does), then index.json. Builds
-first unless --artifact is given. A runtime already in the registry (an earlier release on the same Node)
-is not uploaded again. The signed manifest pins the runtime's version, size and sha256.
+its source map, manifest.json.sig, then manifest.json (a version exists once its manifest does), then
+index.json. Builds first unless --artifact is given; an unchanged tree reuses the cached ncc bundle. A
+runtime already in the registry (an earlier release on the same Node) is not uploaded again. The signed
+manifest pins the runtime's version, size and sha256, and the source map's size and sha256.
 Versions are immutable: publishing an existing version fails, unless the bytes are identical (then it
 is a no-op and exits 0). The files are scanned for credentials before anything is uploaded.
 
@@ -27,7 +28,9 @@ ${PROJECT_KEY_FILE} next to releases.yaml (what \`ferry init\` creates), and mus
 
 options:
       --version V               version to build (or that --artifact must hold)
-      --artifact PATH           publish this .tar.gz from \`ferry build\` instead of building
+      --artifact PATH           publish this .tar.gz from \`ferry build\` instead of building (its
+                                source map, <app>-<version>.js.map, must be beside it)
+      --no-cache                run ncc even if the bundle cache holds this tree's bundle
       --multipart-threshold N   upload in parts above this size (default 8MiB; also
                                 FERRY_MULTIPART_THRESHOLD); accepts bytes or 512KiB, 8MiB, ...
 
@@ -37,6 +40,7 @@ examples:
   options: {
     version: { type: 'string' },
     artifact: { type: 'string' },
+    'no-cache': { type: 'boolean' },
     'multipart-threshold': { type: 'string' },
   },
   async run(ctx) {
@@ -53,15 +57,18 @@ examples:
     let artifactPath = ctx.flags.artifact as string | undefined;
     // undefined: publish resolves app.runtime itself (with --artifact; free when build filled the cache).
     let runtime: PreparedRuntime | null | undefined;
+    let sourceMapPath: string | undefined;
     if (artifactPath === undefined) {
       const built = await buildRelease({
         config,
         env,
         version: ctx.flags.version as string | undefined,
         onStep: (m) => ctx.out.print(ctx.style.dim(m)),
+        noCache: ctx.flags['no-cache'] === true,
       });
       artifactPath = built.path;
       runtime = built.runtime;
+      sourceMapPath = built.sourceMapPath ?? undefined;
       ctx.out.print(
         `${ctx.style.green('built')} ${relative(cwd, built.path) || built.path} (${formatBytes(built.size)})`,
       );
@@ -75,6 +82,7 @@ examples:
         registry,
         privateKeyPem: pem,
         artifactPath,
+        sourceMapPath,
         version: ctx.flags.version as string | undefined,
         multipartThreshold: threshold,
         onProgress: (sent, total) => progress.update(sent, total),

@@ -8,7 +8,8 @@ import type { Command } from '../command';
 export const command: Command = {
   usage: 'ferry verify [VERSION]',
   help: `Downloads a published release and checks it as a host would: the signature against
-signing.publicKey, the manifest's app and version, and the artifact's size and sha256.
+signing.publicKey, the manifest's app and version, the artifact's size and sha256, each pinned
+runtime, and the source map object beside the artifact (which hosts never fetch).
 Exits 5 when a check fails. Without VERSION, checks the newest published version.
 
 examples:

@@ -52,7 +52,8 @@ describe('ferry build (fixture app)', () => {
     const entries = await readArtifact(first.path);
     const paths = entries.filter((e) => e.type === 'file').map((e) => e.path);
     expect(paths).toContain('app/index.js');
-    expect(paths).toContain('app/index.js.map');
+    expect(paths).not.toContain('app/index.js.map');
+    expect(paths).not.toContain('app/sourcemap-register.cjs');
     expect(paths).toContain('app/package.json');
     expect(
       JSON.parse(entries.find((e) => e.path === 'app/package.json')?.bytes.toString() ?? '{}').type,

@@ -1,10 +1,11 @@
 // Test what we ship: build the real storage service from the repo's releases.yaml, unpack the artifact
 // where there is no node_modules, boot it, and ask it for /healthz and /version. Slow (one full ncc build).
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildRelease } from '../../../pipeline/build/build';
+import { sha256 } from '../../../pipeline/build/hash';
 import { innerManifest, readArtifact } from '../../../pipeline/build/read-artifact';
 import { loadConfig, PACKAGE_ROOT } from '../../../pipeline/config/load';
 import { boot, extract } from './boot';
@@ -26,7 +27,27 @@ describe('the real app, bundled', () => {
       outDir: out,
     });
     const entries = await readArtifact(built.path);
-    expect(innerManifest(entries).entry).toBe('app/index.js');
+    const manifest = innerManifest(entries);
+    expect(manifest.entry).toBe('app/index.js');
+    // The source map is beside the artifact, described by the manifest, and not inside.
+    expect(entries.some((e) => e.path.endsWith('.map'))).toBe(false);
+    const map = await readFile(built.sourceMapPath as string);
+    expect(manifest.sourceMap).toEqual({
+      file: 'ferry-storage-0.0.0-test.js.map.gz',
+      for: 'app/index.js',
+      size: map.length,
+      sha256: sha256(map),
+    });
+    // The bundled packages, as the lockfile pins them; the CLI's own (node-ssh) are not in the bundle.
+    const lock = JSON.parse(await readFile(join(PACKAGE_ROOT, 'package-lock.json'), 'utf8'));
+    const fastify = lock.packages['node_modules/fastify'];
+    expect(manifest.dependencies).toContainEqual({
+      name: 'fastify',
+      version: fastify.version,
+      license: fastify.license,
+    });
+    expect(manifest.dependencies?.some((d) => d.name === 'node-ssh')).toBe(false);
+    expect(manifest.settings?.environments.local?.service.mode).toBe('process');
 
     const dir = await extract(entries);
     dirs.push(dir);

@@ -104,6 +104,7 @@ describe('build, publish, releases, verify with the local registry', () => {
       'bundling app/server.ts with ncc',
       'built dist/fixture-3.0.0.tar.gz (…)',
       'uploading releases/fixture/3.0.0/fixture-3.0.0.tar.gz',
+      'uploading releases/fixture/3.0.0/fixture-3.0.0.js.map.gz',
       'uploading releases/fixture/3.0.0/manifest.json.sig',
       'uploading releases/fixture/3.0.0/manifest.json',
       'updating the index',

@@ -57,7 +57,7 @@ describe('ferry main()', () => {
     const r = await ferry(['build', '--bogus']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
-      "error: unknown option '--bogus'\nhint: usage: ferry build [--version V] [--out DIR]\n",
+      "error: unknown option '--bogus'\nhint: usage: ferry build [--version V] [--out DIR] [--no-cache]\n",
     );
     expect((await ferry(['releases', 'extra'])).code).toBe(2);
     expect((await ferry(['build', '--version'])).stderr).toMatch(/argument missing/);

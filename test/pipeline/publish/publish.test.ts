@@ -1,6 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type BuildResult, buildRelease } from '../../../pipeline/build/build';
 import { loadConfig } from '../../../pipeline/config/load';
@@ -75,7 +76,13 @@ describe.each(['local', 'oss'] as const)('publish to the %s registry', (name) =>
     const keys = releaseKeys('releases', 'fixture', '1.0.0');
     if (b.oss) {
       const puts = b.oss.log.filter((e) => e.method === 'PUT' && e.status === 200).map((e) => e.key);
-      expect(puts).toEqual([keys.artifact, keys.signature, keys.manifest, 'releases/fixture/index.json']);
+      expect(puts).toEqual([
+        keys.artifact,
+        keys.sourceMap,
+        keys.signature,
+        keys.manifest,
+        'releases/fixture/index.json',
+      ]);
     }
     expect(await verifyPublished(b.registry, 'releases', 'fixture', '1.0.0', key.publicKey)).toMatchObject({
       ok: true,
@@ -154,6 +161,28 @@ describe.each(['local', 'oss'] as const)('publish to the %s registry', (name) =>
     const err = await publish(path).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VerificationError);
     expect((err as VerificationError).exitCode).toBe(ExitCode.Verification);
+  });
+
+  it('refuses an artifact without its source map beside it, or with another map, and uploads nothing', async () => {
+    const dir = join(scratch, name, 'maps');
+    const path = await syntheticArtifact(dir, { version: '2.3.0', sourceMap: '{"version":3,"sources":[]}' });
+    const keys = releaseKeys('releases', 'fixture', '2.3.0');
+    const mapFile = join(dir, 'fixture-2.3.0.js.map.gz');
+
+    await writeFile(mapFile, gzipSync('{"version":3,"sources":["other"]}'));
+    const wrong = await publish(path).catch((e: unknown) => e);
+    expect(wrong).toBeInstanceOf(VerificationError);
+    expect((wrong as Error).message).toBe(`${mapFile} is not the source map this artifact was built with`);
+
+    await rm(mapFile);
+    const missing = await publish(path).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(FerryError);
+    expect((missing as FerryError).exitCode).toBe(ExitCode.Failure);
+    expect((missing as Error).message).toBe(`the source map ${mapFile} is missing`);
+    expect((missing as FerryError).remedy).toMatch(/writes fixture-2\.3\.0\.js\.map\.gz beside the artifact/);
+
+    for (const k of [keys.artifact, keys.sourceMap, keys.manifest])
+      expect(await b.registry.head(k)).toBeNull();
   });
 });
 

@@ -2,11 +2,12 @@
 // verification paths are tested quickly, including artifacts `ferry build` would refuse to make.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { sha256 } from '../../../pipeline/build/hash';
 import { createTarGz } from '../../../pipeline/build/tar';
 import { parseConfig } from '../../../pipeline/config/load';
 import type { FerryConfig, RegistryConfig } from '../../../pipeline/config/resolve';
-import { artifactName } from '../../../pipeline/release/layout';
+import { artifactName, sourceMapName } from '../../../pipeline/release/layout';
 import { MANIFEST_SCHEMA, type ReleaseManifest, serializeManifest } from '../../../pipeline/release/manifest';
 
 export async function syntheticArtifact(
@@ -16,6 +17,8 @@ export async function syntheticArtifact(
     version: string;
     files?: Record<string, string>;
     manifestPatch?: Partial<ReleaseManifest>;
+    /** A source map for app/index.js, gzipped and written beside the artifact as `ferry build` does. */
+    sourceMap?: string;
   },
 ): Promise<string> {
   const name = opts.name ?? 'fixture';
@@ -34,6 +37,12 @@ export async function syntheticArtifact(
     ...opts.manifestPatch,
   };
   await mkdir(dir, { recursive: true });
+  if (opts.sourceMap !== undefined) {
+    const map = gzipSync(opts.sourceMap);
+    const file = sourceMapName(name, opts.version);
+    manifest.sourceMap = { file, for: 'app/index.js', size: map.length, sha256: sha256(map) };
+    await writeFile(join(dir, file), map);
+  }
   const path = join(dir, artifactName(name, opts.version));
   await writeFile(
     path,

@@ -23,11 +23,17 @@ beforeAll(async () => {
   registry = new LocalRegistry(join(dir, 'registry'));
   const config = configFor({ type: 'local', path: registry.root, prefix: 'releases' }, key.publicKey);
   for (const version of ['1.0.0', '1.0.1']) {
-    const artifactPath = await syntheticArtifact(join(dir, 'dist'), { version });
+    const artifactPath = await syntheticArtifact(join(dir, 'dist'), {
+      version,
+      sourceMap: `{"version":3,"sources":["app/server.ts"],"mappings":"AAAA","x":"${version}"}`,
+    });
     await publishRelease({ config, registry, privateKeyPem: key.privateKeyPem, artifactPath });
   }
-  for (const k of [...Object.values(keys), ...Object.values(keysB)])
-    original.set(k, (await registry.get(k)) as Buffer);
+  for (const k of [...Object.values(keys), ...Object.values(keysB)]) {
+    const bytes = await registry.get(k);
+    expect(bytes, k).not.toBeNull();
+    original.set(k, bytes as Buffer);
+  }
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 beforeEach(async () => {
@@ -48,6 +54,16 @@ describe('verifying a published release', () => {
     bytes[mid] = (bytes[mid] as number) ^ 0x01;
     await registry.put(keys.artifact, bytes);
     expect(await verify()).toEqual({ ok: false, reason: expect.stringMatching(/^artifact sha256 mismatch/) });
+  });
+
+  it('catches a source map replaced by another release’s: sha256 mismatch; a missing one', async () => {
+    await registry.put(keys.sourceMap, original.get(keysB.sourceMap) as Buffer);
+    expect(await verify()).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/^source map sha256 mismatch: manifest says [0-9a-f]{64}, got/),
+    });
+    await registry.delete(keys.sourceMap);
+    expect(await verify()).toEqual({ ok: false, reason: 'source map missing: fixture-1.0.0.js.map.gz' });
   });
 
   it('catches a truncated artifact: size mismatch', async () => {
