@@ -83,4 +83,4 @@ try {
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
-process.stdout.write(`ferry CLI compiled to ${relative(process.cwd(), outDir) || outDir}\n`);
+process.stderr.write(`ferry CLI compiled to ${relative(process.cwd(), outDir) || outDir}\n`);

@@ -20,6 +20,7 @@ describe('service log rotation keys', () => {
     expect(Object.keys(unset.environments.staging?.service ?? {}).sort()).toEqual([
       'bind',
       'mode',
+      'standbySeconds',
       'unitName',
       'workers',
     ]);

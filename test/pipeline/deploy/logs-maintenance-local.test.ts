@@ -217,8 +217,10 @@ describe.sequential('ferry maintenance on local hosts', () => {
       '2m',
     );
     expect(on.code, on.stdout + on.stderr).toBe(0);
-    expect(on.stdout).toMatch(/host1\s+on\s+1 worker\(s\) confirmed/);
-    expect(on.stdout).toMatch(/host2\s+on\s+1 worker\(s\) confirmed/);
+    // The serving worker and the warm standby of the release before it: a rollback during maintenance
+    // must not let users in either.
+    expect(on.stdout).toMatch(/host1\s+on\s+2 worker\(s\) confirmed/);
+    expect(on.stdout).toMatch(/host2\s+on\s+2 worker\(s\) confirmed/);
     for (const h of env.hosts) {
       const r = await new Promise<{ status: number; retry: string | undefined; body: string }>(
         (resolve, reject) => {

@@ -149,7 +149,11 @@ ${fleetHostsYaml(fleet, ports)}`,
       let stderr = '';
       cli.stdout.setEncoding('utf8').on('data', (d: string) => {
         stdout += d;
-        if (stdout.includes('fixture 1.0.0 follow-b 1\n')) cli.kill('SIGINT');
+        // Both lines seen: each host's stream delivered. (Their order is the merger's, tested on its own;
+        // over two SSH sessions on a loaded machine one can arrive after the merge window.)
+        if (stdout.includes('fixture 1.0.0 follow-a 1\n') && stdout.includes('fixture 1.0.0 follow-b 1\n')) {
+          cli.kill('SIGINT');
+        }
       });
       cli.stderr.setEncoding('utf8').on('data', (d: string) => {
         stderr += d;
@@ -165,7 +169,12 @@ ${fleetHostsYaml(fleet, ports)}`,
       } finally {
         if (cli.exitCode === null) cli.kill('SIGKILL');
       }
-      expect(stdout.split('\n').filter((l) => l.includes(' fixture '))).toEqual([
+      expect(
+        stdout
+          .split('\n')
+          .filter((l) => l.includes(' fixture '))
+          .sort(),
+      ).toEqual([
         expect.stringMatching(/^host1 .* fixture 1\.0\.0 follow-a 1$/),
         expect.stringMatching(/^host2 .* fixture 1\.0\.0 follow-b 1$/),
       ]);
