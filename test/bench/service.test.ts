@@ -63,6 +63,7 @@ describe('goalMet', () => {
       download: 50,
       list: 10,
       upload: 10,
+      connect: 10,
     });
   });
 });
