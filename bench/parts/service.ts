@@ -52,7 +52,8 @@ export const part: Part = {
   title: 'Storage service vs the FastAPI original',
   async run(ctx: BenchContext): Promise<PartResult> {
     const bundle = await serviceBundle(ctx);
-    const seconds = ctx.quick ? 1 : 3;
+    // 5 requests × 2 worker counts × (2 warm-ups + 3 rounds × 2 servers): ~2.5 minutes of wrk at 2 s.
+    const seconds = ctx.quick ? 1 : 2;
     const rounds = ctx.quick ? 1 : 3;
     const [alice, bob] = [await token('alice'), await token('bob')];
     const measurements: Measurement[] = [];
