@@ -59,7 +59,7 @@ describeIf(requireRoot('reads the file as another, unprivileged user'), 'secret 
         const after = spawnSync('cat', [file], { uid: NOBODY, gid: NOBODY, encoding: 'utf8' });
         expect(after.status).not.toBe(0);
         note(
-          `temp file mode ${tempMode.toString(8)} mid-write; uid ${NOBODY}: "${peek.stderr.trim()}"; final 600`,
+          `temp file mode ${tempMode.toString(8)} mid-write; uid ${NOBODY} reading it: Permission denied; final 600`,
         );
       },
     ),

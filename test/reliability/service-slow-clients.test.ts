@@ -18,6 +18,8 @@ import {
 import { recorded } from './support/record';
 
 const SUITE = 'service-slow-clients';
+// The trickled upload sends at most this many chunks; the body-rate limit must cut it before.
+const MAX_CHUNKS = 300;
 const LIMITS = {
   HEADERS_TIMEOUT_MS: '500',
   BODY_IDLE_TIMEOUT_MS: '600',
@@ -132,7 +134,8 @@ describe.each(['disk', 'oss'] as const)('slow clients on the %s backend', (kind)
         expect(sent).toBeLessThan(headers.length);
         expect(raw.status()).toBe(408);
         expect(raw.json()).toEqual(timeoutBody);
-        note(`closed with 408 after ${sent} of ${headers.length} header bytes`);
+        // How many bytes got through depends on timing; the page states only what was asserted.
+        note(`closed with 408 before all ${headers.length} header bytes were sent`);
       },
     ),
   );
@@ -153,7 +156,7 @@ describe.each(['disk', 'oss'] as const)('slow clients on the %s backend', (kind)
         expect(await raw.closedWithin()).toBe(true);
         expect(sent).toBeLessThan(300);
         expect(raw.status()).toBe(404);
-        note(`answered 404 at once, then closed by the server after ${sent} trickled body bytes`);
+        note("answered 404 at once, then closed by the server before all 300 trickled body bytes");
       },
     ),
   );
@@ -226,12 +229,13 @@ describe.each(['disk', 'oss'] as const)('slow clients on the %s backend', (kind)
           expect(blocked).toBe(413);
           const tempWhileRunning = (await backend.written()).filter((k) => k.startsWith('tmp/')).length;
           let sent = 0;
-          while (!raw.closed && sent < 300) {
+          while (!raw.closed && sent < MAX_CHUNKS) {
             raw.write(chunk('c'));
             sent++;
             await Promise.race([sleep(50), raw.done]);
           }
           expect(await raw.closedWithin()).toBe(true);
+          expect(sent).toBeLessThan(MAX_CHUNKS);
           expect(raw.status()).toBe(408);
           await waitFor(
             async () => !(await backend.written()).some((k) => k.startsWith('tmp/')),
@@ -245,7 +249,7 @@ describe.each(['disk', 'oss'] as const)('slow clients on the %s backend', (kind)
           );
           note(
             `413 beside it while it ran (${tempWhileRunning} temp entr${tempWhileRunning === 1 ? 'y' : 'ies'}); ` +
-              `408 after ${sent} trickled chunks; no temp left; the same upload then got 201`,
+              `408 before ${MAX_CHUNKS} trickled chunks; no temp left; the same upload then got 201`,
           );
         } finally {
           await roomy.close();
