@@ -54,7 +54,7 @@ export function packRelease(name: string, version: string, bundled: readonly Bun
 
 /** Writes the artifact under dir with the name `ferry build` gives it; returns the path. */
 export async function writeArtifact(dir: string, rel: PackedRelease): Promise<string> {
-  const path = join(dir, artifactName(rel.name, rel.version));
+  const path = join(dir, artifactName(rel.name, rel.version, 'gzip'));
   await writeFile(path, rel.gz);
   return path;
 }

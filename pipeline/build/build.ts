@@ -131,7 +131,7 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
   assertNoCredentials(files, `${config.app.name} ${version}`);
 
   const gz = createTarGz(files, source.epoch);
-  const path = join(outDir, artifactName(config.app.name, version));
+  const path = join(outDir, artifactName(config.app.name, version, 'gzip'));
   // The map first: an artifact on disk always has its map beside it for publish to find.
   const sourceMapPath = map ? join(dirname(path), sourceMapName(config.app.name, version)) : null;
   if (map && mapGz && sourceMapPath) {

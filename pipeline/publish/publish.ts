@@ -79,7 +79,7 @@ export async function publishRelease(opts: PublishOptions): Promise<PublishResul
   const artifactSha = sha256(gz);
   const manifest: ReleaseManifest = {
     ...inner,
-    artifact: { file: artifactName(config.app.name, version), size: gz.length, sha256: artifactSha },
+    artifact: { file: artifactName(config.app.name, version, 'gzip'), size: gz.length, sha256: artifactSha },
     ...(runtime ? { runtime: runtime.pin } : {}),
   };
   const manifestBytes = serializeManifest(manifest);

@@ -101,7 +101,10 @@ ${fleetHostsYaml(fleet, ports)}`,
       const files = fakeAppFiles();
       await mkdir(join(dir, 'dist'));
       const artifact = join(dir, 'dist', `${FIXTURE_APP}-1.0.0.tar.gz`);
-      await writeFile(artifact, await packArtifact(innerManifest(FIXTURE_APP, '1.0.0', files), files));
+      await writeFile(
+        artifact,
+        await packArtifact(innerManifest(FIXTURE_APP, '1.0.0', files), files, 'gzip'),
+      );
       const publish = await ferry('publish', '--artifact', artifact);
       expect(publish.code, publish.stderr).toBe(0);
       const setup = await ferry('setup', 'fleet');

@@ -43,7 +43,7 @@ export async function syntheticArtifact(
     manifest.sourceMap = { file, for: 'app/index.js', size: map.length, sha256: sha256(map) };
     await writeFile(join(dir, file), map);
   }
-  const path = join(dir, artifactName(name, opts.version));
+  const path = join(dir, artifactName(name, opts.version, 'gzip'));
   await writeFile(
     path,
     createTarGz([...files, { path: 'manifest.json', bytes: serializeManifest(manifest) }], 0),

@@ -165,7 +165,7 @@ ${hosts.map((h) => `      - name: ${h.name}\n        appPort: ${h.port}`).join('
 
   const publish = async (version: string, variant: FakeAppVariant = 'ok') => {
     const files = fakeAppFiles(variant);
-    const artifact = await packArtifact(innerManifest(FIXTURE_APP, version, files), files);
+    const artifact = await packArtifact(innerManifest(FIXTURE_APP, version, files), files, 'gzip');
     const file = join(dir, 'dist', `${FIXTURE_APP}-${version}.tar.gz`);
     await mkdir(join(dir, 'dist'), { recursive: true });
     await writeFile(file, artifact);
