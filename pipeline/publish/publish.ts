@@ -11,7 +11,7 @@ import type { FerryConfig } from '../config/resolve';
 import { FerryError, UsageError, VerificationError } from '../errors';
 import { AlreadyExistsError, type Registry } from '../registry/registry';
 import { type ReleaseIndex, updateIndex } from '../registry/release-index';
-import { artifactName, RESERVED_VERSIONS, releaseKeys } from '../release/layout';
+import { artifactKey, artifactName, RESERVED_VERSIONS, releaseKeys } from '../release/layout';
 import { checkVersion, MANIFEST_FILE, type ReleaseManifest, serializeManifest } from '../release/manifest';
 import { serializeSignature, signBytes, verifyBytes } from '../release/signing';
 import { runtimeCacheDir } from '../runtime/cache';
@@ -48,7 +48,8 @@ export interface PublishResult {
   /** 'unchanged': this exact release was already published; nothing was uploaded. */
   status: 'published' | 'unchanged';
   version: string;
-  keys: ReturnType<typeof releaseKeys>;
+  /** The release's keys, the artifact's under the name the signed manifest gives it. */
+  keys: ReturnType<typeof releaseKeys> & { artifact: string };
   size: number;
   sha256: string;
   manifest: ReleaseManifest;
@@ -90,7 +91,10 @@ export async function publishRelease(opts: PublishOptions): Promise<PublishResul
 
   const { prefix } = config.registry;
   const app = config.app.name;
-  const keys = releaseKeys(prefix, app, version);
+  const keys = {
+    ...releaseKeys(prefix, app, version),
+    artifact: artifactKey(prefix, app, version, manifest.artifact?.file as string),
+  };
   const entry = {
     version,
     publishedAt: (opts.now?.() ?? new Date()).toISOString(),

@@ -47,7 +47,6 @@ export function sourceMapName(app: string, version: string): string {
 export function releaseKeys(prefix: string, app: string, version: string) {
   const dir = releasePrefix(prefix, app, version);
   return {
-    artifact: `${dir}/${artifactName(app, version, 'gzip')}`,
     sourceMap: `${dir}/${sourceMapName(app, version)}`,
     manifest: `${dir}/manifest.json`,
     signature: `${dir}/manifest.json.sig`,

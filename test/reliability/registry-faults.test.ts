@@ -11,7 +11,7 @@ import { envLockKey } from '../../pipeline/deploy/env-lock';
 import { ExitCode } from '../../pipeline/exit-codes';
 import { releaseKeys } from '../../pipeline/release/layout';
 import { freePort } from '../fixtures/agent-host';
-import { FIXTURE_APP } from '../fixtures/releases';
+import { artifactKeyOf, FIXTURE_APP } from '../fixtures/releases';
 import { type OssServer, startOssServer } from '../support/oss-server';
 import { answers, completeCurrent, leftovers } from './support/host-checks';
 import { ENV_NAME, type LocalEnv, startLocalEnv } from './support/local-env';
@@ -80,7 +80,7 @@ describe.sequential('a flaky registry', () => {
         }
         const keys = releaseKeys(env.prefix, FIXTURE_APP, '2.0.0');
         const local = await readFile(join(env.dir, 'dist', `${FIXTURE_APP}-2.0.0.tar.gz`));
-        const stored = oss.getObject(keys.artifact);
+        const stored = oss.getObject(artifactKeyOf(env.prefix, FIXTURE_APP, '2.0.0'));
         expect(stored, 'artifact stored').toBeDefined();
         const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
         expect(sha(stored?.body as Uint8Array)).toBe(sha(local));

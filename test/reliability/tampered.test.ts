@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../pipeline/exit-codes';
 import { releaseKeys } from '../../pipeline/release/layout';
 import { generateSigningKeyPair, serializeSignature, signBytes } from '../../pipeline/release/signing';
-import { FIXTURE_APP } from '../fixtures/releases';
+import { artifactKeyOf, FIXTURE_APP } from '../fixtures/releases';
 import { answers, completeCurrent, leftovers } from './support/host-checks';
 import { ENV_NAME, type LocalEnv, startLocalEnv } from './support/local-env';
 import { recorded } from './support/record';
@@ -19,7 +19,11 @@ type Files = { artifact: string; manifest: string; signature: string };
 const filesOf = (version: string): Files => {
   const k = releaseKeys(env.prefix, FIXTURE_APP, version);
   const at = (key: string) => join(env.registryDir as string, key);
-  return { artifact: at(k.artifact), manifest: at(k.manifest), signature: at(k.signature) };
+  return {
+    artifact: at(artifactKeyOf(env.prefix, FIXTURE_APP, version)),
+    manifest: at(k.manifest),
+    signature: at(k.signature),
+  };
 };
 
 interface TamperCase {

@@ -11,9 +11,9 @@ import { formatBytes } from '../../../pipeline/cli/io';
 import { loadConfig } from '../../../pipeline/config/load';
 import { writeEnvRecord } from '../../../pipeline/registry/env-record';
 import { LocalRegistry } from '../../../pipeline/registry/local';
-import { releaseKeys } from '../../../pipeline/release/layout';
 import { generateSigningKeyPair, keyIdOf, loadPrivateKey } from '../../../pipeline/release/signing';
 import { PEM_BEGIN, PEM_END } from '../../fixtures/fake-credentials';
+import { artifactKeyOf } from '../../fixtures/releases';
 import { type OssServer, startOssServer } from '../../support/oss-server/index';
 import { type FixtureApp, makeFixtureApp } from '../build/fixture-app';
 import { syntheticArtifact } from '../publish/synthetic';
@@ -154,8 +154,7 @@ describe('build, publish, releases, verify with the local registry', () => {
     expect(c.code).toBe(1);
     expect(c.stderr).toMatch(/^error: version 3\.0\.0 is already published with different contents/);
 
-    const keys = releaseKeys('releases', 'fixture', '3.0.0');
-    const file = join(app.root, '.ferry/registry', keys.artifact);
+    const file = join(app.root, '.ferry/registry', artifactKeyOf('releases', 'fixture', '3.0.0'));
     const bytes = await readFile(file);
     bytes[100] = (bytes[100] as number) ^ 0xff;
     await writeFile(file, bytes);

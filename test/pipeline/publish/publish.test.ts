@@ -14,6 +14,7 @@ import { readIndex } from '../../../pipeline/registry/release-index';
 import { releaseKeys } from '../../../pipeline/release/layout';
 import { generateSigningKeyPair } from '../../../pipeline/release/signing';
 import { FAKE_ACCESS_KEY_ID } from '../../fixtures/fake-credentials';
+import { artifactKeyOf } from '../../fixtures/releases';
 import { type FixtureApp, makeFixtureApp } from '../build/fixture-app';
 import { type Backend, openBackend, ossConfig, ossRegistryFor } from '../registry/backends';
 import { configFor, syntheticArtifact } from './synthetic';
@@ -77,7 +78,7 @@ describe.each(['local', 'oss'] as const)('publish to the %s registry', (name) =>
     if (b.oss) {
       const puts = b.oss.log.filter((e) => e.method === 'PUT' && e.status === 200).map((e) => e.key);
       expect(puts).toEqual([
-        keys.artifact,
+        artifactKeyOf('releases', 'fixture', '1.0.0'),
         keys.sourceMap,
         keys.signature,
         keys.manifest,
@@ -181,7 +182,7 @@ describe.each(['local', 'oss'] as const)('publish to the %s registry', (name) =>
     expect((missing as Error).message).toBe(`the source map ${mapFile} is missing`);
     expect((missing as FerryError).remedy).toMatch(/writes fixture-2\.3\.0\.js\.map\.gz beside the artifact/);
 
-    for (const k of [keys.artifact, keys.sourceMap, keys.manifest])
+    for (const k of [artifactKeyOf('releases', 'fixture', '2.3.0'), keys.sourceMap, keys.manifest])
       expect(await b.registry.head(k)).toBeNull();
   });
 });

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostPaths } from '../../../pipeline/agent/host/paths';
-import { channelKey, hostStatusKey, releaseKeys } from '../../../pipeline/release/layout';
+import { channelKey, hostStatusKey } from '../../../pipeline/release/layout';
 import { generateSigningKeyPair } from '../../../pipeline/release/signing';
 import { type AgentRun, destroyHost, freePort, runAgent } from '../../fixtures/agent-host';
 import type { FakeAppVariant } from '../../fixtures/fake-app';
@@ -102,8 +102,7 @@ ${hosts.map((h) => `      - { name: ${h.name}, appPort: ${h.port} }`).join('\n')
     env,
     ferry: (...argv) => ferry(['-c', configFile, ...argv], { cwd: dir, env }),
     async seed(version, variant = 'ok') {
-      await publishFakeApp(staging, keys, version, variant, APP);
-      const k = releaseKeys(PREFIX, APP, version);
+      const k = (await publishFakeApp(staging, keys, version, variant, APP)).keys;
       for (const key of [k.artifact, k.signature, k.manifest]) {
         oss.putObject(key, await readFile(join(staging, key)));
       }

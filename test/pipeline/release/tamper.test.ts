@@ -9,13 +9,20 @@ import { verifyPublished } from '../../../pipeline/publish/verify';
 import { LocalRegistry } from '../../../pipeline/registry/local';
 import { releaseKeys } from '../../../pipeline/release/layout';
 import { generateSigningKeyPair, serializeSignature, signBytes } from '../../../pipeline/release/signing';
+import { artifactKeyOf } from '../../fixtures/releases';
 import { configFor, syntheticArtifact } from '../publish/synthetic';
 
 const key = generateSigningKeyPair();
 let dir: string;
 let registry: LocalRegistry;
-const keys = releaseKeys('releases', 'fixture', '1.0.0');
-const keysB = releaseKeys('releases', 'fixture', '1.0.1');
+const keys = {
+  ...releaseKeys('releases', 'fixture', '1.0.0'),
+  artifact: artifactKeyOf('releases', 'fixture', '1.0.0'),
+};
+const keysB = {
+  ...releaseKeys('releases', 'fixture', '1.0.1'),
+  artifact: artifactKeyOf('releases', 'fixture', '1.0.1'),
+};
 const original = new Map<string, Buffer>();
 
 beforeAll(async () => {
