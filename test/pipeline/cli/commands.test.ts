@@ -102,14 +102,14 @@ describe('build, publish, releases, verify with the local registry', () => {
     const sha = p.json<{ sha256: string }>().sha256;
     expect(p.stderr.split('\n').map((l) => l.replace(/\(.*\)$/, '(…)'))).toEqual([
       'bundling app/server.ts with ncc',
-      'built dist/fixture-3.0.0.tar.gz (…)',
-      'uploading releases/fixture/3.0.0/fixture-3.0.0.tar.gz',
+      'built dist/fixture-3.0.0.tar.br (…)',
+      'uploading releases/fixture/3.0.0/fixture-3.0.0.tar.br',
       'uploading releases/fixture/3.0.0/fixture-3.0.0.js.map.gz',
       'uploading releases/fixture/3.0.0/manifest.json.sig',
       'uploading releases/fixture/3.0.0/manifest.json',
       'updating the index',
       `published fixture 3.0.0 to ${join(app.root, '.ferry/registry')}`,
-      '  artifact  releases/fixture/3.0.0/fixture-3.0.0.tar.gz',
+      '  artifact  releases/fixture/3.0.0/fixture-3.0.0.tar.br',
       `  size      ${formatBytes(p.json<{ size: number }>().size)} (…)`,
       `  sha256    ${sha}`,
       '',
@@ -117,7 +117,7 @@ describe('build, publish, releases, verify with the local registry', () => {
     expect(p.code).toBe(0);
     expect(p.json()).toMatchObject({ ok: true, status: 'published', version: '3.0.0' });
 
-    const again = await ferry(['publish', '--artifact', 'dist/fixture-3.0.0.tar.gz'], {
+    const again = await ferry(['publish', '--artifact', 'dist/fixture-3.0.0.tar.br'], {
       cwd: app.root,
       env: env(),
     });

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type BuildResult, buildRelease } from '../../../pipeline/build/build';
 import { loadConfig } from '../../../pipeline/config/load';
 import type { RegistryConfig } from '../../../pipeline/config/resolve';
-import { ConfigError, FerryError, VerificationError } from '../../../pipeline/errors';
+import { ConfigError, FerryError, UsageError, VerificationError } from '../../../pipeline/errors';
 import { ExitCode } from '../../../pipeline/exit-codes';
 import { publishRelease } from '../../../pipeline/publish/publish';
 import { verifyPublished } from '../../../pipeline/publish/verify';
@@ -130,6 +130,38 @@ describe.each(['local', 'oss'] as const)('publish to the %s registry', (name) =>
       '1.1.0',
       '1.0.0',
     ]);
+  });
+
+  it('publishes a .tar.gz from a ferry build before brotli under its own name, and it verifies', async () => {
+    const path = await syntheticArtifact(join(scratch, name), { version: '1.2.0', format: 'gzip' });
+    expect(path).toMatch(/fixture-1\.2\.0\.tar\.gz$/);
+    const r = await publish(path);
+    expect(r.manifest.artifact?.file).toBe('fixture-1.2.0.tar.gz');
+    expect(r.keys.artifact).toBe('releases/fixture/1.2.0/fixture-1.2.0.tar.gz');
+    expect(await b.registry.head(artifactKeyOf('releases', 'fixture', '1.2.0', 'brotli'))).toBeNull();
+    expect(await verifyPublished(b.registry, 'releases', 'fixture', '1.2.0', key.publicKey)).toMatchObject({
+      ok: true,
+      manifest: { artifact: { file: 'fixture-1.2.0.tar.gz' } },
+    });
+  });
+
+  it('refuses an artifact named neither .tar.br nor .tar.gz (usage, exit 2), or whose bytes its name misstates', async () => {
+    const path = await syntheticArtifact(join(scratch, name, 'odd'), { version: '1.3.0' });
+    const odd = join(scratch, name, 'odd', 'fixture-1.3.0.tgz');
+    await writeFile(odd, await readFile(path));
+    const err = await publish(odd).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toBe(
+      'fixture-1.3.0.tgz is neither a .tar.br nor a .tar.gz (ferry build writes <app>-<version>.tar.br)',
+    );
+    const lying = join(scratch, name, 'odd', 'fixture-1.3.0.tar.gz');
+    await writeFile(lying, await readFile(path));
+    const wrong = await publish(lying).catch((e: unknown) => e);
+    expect(wrong).toBeInstanceOf(FerryError);
+    expect((wrong as Error).message).toMatch(
+      /fixture-1\.3\.0\.tar\.gz is not a ferry release artifact: not a gzip archive/,
+    );
+    expect(await b.registry.list('releases/fixture/1.3.0/')).toEqual([]);
   });
 
   it('refuses a signing key that does not match signing.publicKey, before uploading', async () => {
