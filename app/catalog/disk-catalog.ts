@@ -77,6 +77,16 @@ export class DiskCatalog implements Catalog {
     return (await this.current(userId)).index.usage();
   }
 
+  /**
+   * The file's record when the user's index is in memory (after catching up with other workers' lines);
+   * undefined when it is not loaded or does not know the file. Never loads an index: a cold user's
+   * first load can take seconds, a single file's meta.json microseconds.
+   */
+  async record(userId: string, id: string): Promise<FileRecord | undefined> {
+    if (!this.users.peek(userId)) return undefined;
+    return (await this.current(userId)).index.get(id)?.record ?? undefined;
+  }
+
   chargedBytes(userId: string): number | undefined {
     return this.users.peek(userId)?.index.chargedBytes;
   }

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { CATEGORIES, type Category } from '../storage/category';
 import { FILE_ID_PATTERN, USER_ID_PATTERN } from '../storage/keys';
 
 /** Shared schemas: the wire shapes of files and errors, and common parameters. */
@@ -23,17 +24,13 @@ export const errorResponses = {
   503: ErrorBody,
 };
 
-export const CategoryName = Type.Union(
-  [
-    Type.Literal('images'),
-    Type.Literal('videos'),
-    Type.Literal('audio'),
-    Type.Literal('documents'),
-    Type.Literal('archives'),
-    Type.Literal('other'),
-  ],
-  { description: 'from the content type, or the file extension when that is generic' },
-);
+// A string enum rather than a union of literals: fast-json-stringify picks a union's branch with an ajv
+// check per value, which was a third of serialising a page of 100 files.
+export const CategoryName = Type.Unsafe<Category>({
+  type: 'string',
+  enum: [...CATEGORIES],
+  description: 'from the content type, or the file extension when that is generic',
+});
 
 export const FileBody = Type.Object({
   id: Type.String({ pattern: FILE_ID_PATTERN }),

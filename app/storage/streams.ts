@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
+import type { FileHandle } from 'node:fs/promises';
+import { Transform, type TransformCallback, Writable } from 'node:stream';
 
 /**
  * Counts and hashes an upload as it arrives, asking `admit` before accepting each chunk so a size or
@@ -99,4 +100,47 @@ export class DownloadGuard extends Transform {
     }
     done(null, this.held ?? undefined);
   }
+}
+
+/**
+ * Writes a stream into an open file without taking it over, so the caller can still flush and close the
+ * same descriptor (fs.WriteStream owns its FileHandle: closing that waits for the stream to close it).
+ * Chunks that queue up while a write is in flight go out together in one writev.
+ */
+export class FileSink extends Writable {
+  private position = 0;
+
+  constructor(
+    private readonly handle: FileHandle,
+    highWaterMark: number,
+  ) {
+    super({ highWaterMark });
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    this.writeAll([chunk]).then(() => done(), done);
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
+    this.writeAll(chunks.map((c) => c.chunk)).then(() => done(), done);
+  }
+
+  private async writeAll(buffers: Buffer[]): Promise<void> {
+    let rest = buffers;
+    while (rest.length > 0) {
+      const { bytesWritten } = await this.handle.writev(rest, this.position);
+      this.position += bytesWritten;
+      rest = skipBytes(rest, bytesWritten);
+    }
+  }
+}
+
+/** What is left of `buffers` after the first `n` bytes (a short write). Pure. */
+export function skipBytes(buffers: Buffer[], n: number): Buffer[] {
+  let i = 0;
+  let left = n;
+  while (i < buffers.length && left >= buffers[i]!.length) left -= buffers[i++]!.length;
+  const rest = buffers.slice(i);
+  if (left > 0 && rest.length > 0) rest[0] = rest[0]!.subarray(left);
+  return rest;
 }

@@ -43,10 +43,11 @@ export interface PutRequest {
   admit: (bytesSoFar: number) => void;
 }
 
-export interface ReadResult {
-  file: FileRecord;
-  body: Readable;
-}
+/**
+ * A file to send: streamed, or (small whole files on disk) already read, so it goes out in one write
+ * with its headers. `bytes` is always the whole file, also when a range was asked for.
+ */
+export type ReadResult = { file: FileRecord; body: Readable } | { file: FileRecord; bytes: Buffer };
 
 export interface PresignOptions {
   expiresSeconds: number;

@@ -34,3 +34,26 @@ export function cpuUse(from: CpuSnapshot, to: CpuSnapshot, wallMs: number): CpuU
   const busyFraction = total > 0 ? (to.busy - from.busy) / total : 0;
   return { busyFraction, cpuSeconds: busyFraction * (wallMs / 1000) * availableParallelism() };
 }
+
+// Linux reports per-process times in clock ticks of 1/100 s (USER_HZ) on every architecture Node runs on.
+const TICKS_PER_SECOND = 100;
+
+/** /proc/<pid>/stat → the process's own user + system CPU seconds (not its reaped children's). Pure. */
+export function parsePidStat(text: string): number {
+  // The command name (field 2) may hold spaces and parentheses: fields are counted from its last ")".
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND;
+}
+
+/** CPU seconds used so far by these processes together; a process that is gone counts 0. */
+export function processCpuSeconds(pids: readonly number[]): number {
+  let sum = 0;
+  for (const pid of pids) {
+    try {
+      sum += parsePidStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      // exited
+    }
+  }
+  return sum;
+}

@@ -1,5 +1,5 @@
 // The ferry CLI driven in-process through main(), as the deploy tests drive it, with its output kept.
-import { main } from '../../pipeline/cli/main';
+import { runFerry } from '../../test/support/run-ferry';
 
 export interface CliRun {
   code: number;
@@ -16,17 +16,9 @@ export interface Cli {
 
 export function ferryCli(configFile: string, cwd: string, env: Record<string, string | undefined>): Cli {
   const run = async (...argv: string[]): Promise<CliRun> => {
-    let stdout = '';
-    let stderr = '';
     const t0 = performance.now();
-    const code = await main(['-c', configFile, ...argv], {
-      stdout: { write: (s: string) => (stdout += s) },
-      stderr: { write: (s: string) => (stderr += s) },
-      env,
-      cwd,
-      isTTY: false,
-    });
-    return { code, stdout, stderr, ms: performance.now() - t0 };
+    const r = await runFerry(configFile, argv, { env, cwd });
+    return { ...r, ms: performance.now() - t0 };
   };
   const cli = run as Cli;
   cli.ok = async (...argv) => {

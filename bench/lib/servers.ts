@@ -1,5 +1,6 @@
 // Starting the two services under test: Ferry's storage service from its ncc bundle (one process, or N
-// cluster workers), and the FastAPI reference (N uvicorn processes on one SO_REUSEPORT port).
+// workers under Ferry's own supervisor, as hosts run it), and the FastAPI reference (N uvicorn processes
+// on one SO_REUSEPORT port).
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -7,11 +8,11 @@ import { bundleApp } from '../../pipeline/build/bundle';
 import { waitForHttp } from './net';
 import type { BenchContext } from './part';
 import { spawnTracked, type Tracked } from './procs';
+import { startSupervised } from './supervised';
 
 export const REPO = join(import.meta.dirname, '..', '..');
 export const PYTHON = '/usr/bin/python3';
 const FASTAPI_DIR = join(REPO, 'bench', 'fastapi');
-const CLUSTER = join(import.meta.dirname, 'cluster.mjs');
 /** Shared by both services and the tokens the load generators send. */
 export const AUTH_SECRET = 'ferry-bench-secret-not-for-production-0123';
 
@@ -63,10 +64,18 @@ export async function startFerry(bundle: ServiceBundle, o: ServiceOptions): Prom
     PORT: String(o.port),
     LOG_LEVEL: 'warn',
   };
-  const argv = o.workers > 1 ? [CLUSTER, bundle.entry, String(o.workers)] : [bundle.entry];
-  const proc = spawnTracked(`ferry service (${o.workers}w)`, process.execPath, argv, { env });
+  if (o.workers > 1) {
+    const { AUTH_SECRET: secret, PATH: _path, HOME: _home, ...rest } = env;
+    return startSupervised(bundle, {
+      root: `${o.storageDir}.host`,
+      port: o.port,
+      workers: o.workers,
+      env: rest,
+      secrets: { AUTH_SECRET: secret },
+    });
+  }
+  const proc = spawnTracked(`ferry service (${o.workers}w)`, process.execPath, [bundle.entry], { env });
   await waitForHttp(`http://127.0.0.1:${o.port}/healthz`, { proc });
-  if (o.workers > 1) await waitUntil(() => proc.output().includes('workers listening'), proc);
   return proc;
 }
 

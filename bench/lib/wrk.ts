@@ -60,6 +60,8 @@ export interface WrkLoad {
   token: string;
   paths: readonly string[];
   uploadBytes?: number;
+  /** A new connection for every request (Connection: close). */
+  closeConnections?: boolean;
   /** Where the paths file is written. */
   workDir: string;
 }
@@ -72,6 +74,7 @@ export async function runWrk(run: WrkRun, load: WrkLoad): Promise<WrkResult> {
     BENCH_TOKEN: load.token,
     BENCH_PATHS: pathsFile,
     BENCH_UPLOAD_BYTES: String(load.uploadBytes ?? 0),
+    BENCH_CLOSE: load.closeConnections ? '1' : '0',
   };
   const out = await $({ env, quiet: true, timeout: `${run.durationSec + 30}s` })`${WRK} ${wrkArgs(run)}`;
   return parseWrkOutput(out.stdout);

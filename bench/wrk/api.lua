@@ -2,6 +2,7 @@
 --   BENCH_TOKEN          bearer token sent with every request
 --   BENCH_PATHS          a file with one request path per line; requests cycle through them
 --   BENCH_UPLOAD_BYTES   when set: POST a multipart upload of that many bytes (field "file") instead
+--   BENCH_CLOSE          "1": ask for Connection: close, so every request comes on a new connection
 -- At the end it prints one JSON line (prefixed BENCH_JSON) so the numbers are parsed, not scraped.
 
 local token = os.getenv("BENCH_TOKEN") or ""
@@ -13,6 +14,7 @@ end
 
 local body = nil
 local headers = { ["Authorization"] = "Bearer " .. token }
+if os.getenv("BENCH_CLOSE") == "1" then headers["Connection"] = "close" end
 if upload_bytes > 0 then
   local boundary = "ferrybench7MA4YWxkTrZu0gW"
   -- Random bytes, like the photos and archives users upload. (python-multipart parses repetitive

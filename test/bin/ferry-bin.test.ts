@@ -32,7 +32,9 @@ beforeAll(async () => {
       encoding: 'utf8',
     },
   );
-  expect(built.stderr).toBe('');
+  // Its one line of progress goes to stderr (npm pack --json keeps stdout to itself).
+  expect(built.stderr).toBe('ferry CLI compiled to pkg/lib/cli\n');
+  expect(built.stdout).toBe('');
   expect(built.status).toBe(0);
 }, 120_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));

@@ -1,10 +1,12 @@
+import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { AppContext } from '../../context';
 import { errors, StorageUnavailableError } from '../../errors';
 import { contentDisposition } from '../../http/content-disposition';
 import { parseRange } from '../../http/range';
-import { DownloadGuard } from '../../storage/streams';
+import { DownloadGuard, IntegrityError } from '../../storage/streams';
 import type { ByteRange, FileRecord } from '../../storage/types';
 import { bearer, ErrorBody, errorResponses, FileParams, UserQuery } from '../schemas';
 
@@ -95,7 +97,9 @@ export const contentRoute: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asyn
 
       const result = await storage.read(userId, id, range);
       if (!result) throw errors.notFound();
-      const { file, body } = result;
+      const { file } = result;
+      if ('bytes' in result) return sendWhole(reply, file, result.bytes, range);
+      const { body } = result;
       setHeaders(reply, file);
       const guard = new DownloadGuard(
         (n) => metrics.downloadedBytes.inc(n),
@@ -119,7 +123,32 @@ export const contentRoute: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asyn
       return reply.send(guard);
     },
   });
+
+  /**
+   * A small file read whole: checked against its size and sha256 before a byte goes out, so a corrupt
+   * one is a 503 (like any storage failure before the first byte), never a clean-looking answer.
+   */
+  function sendWhole(reply: FastifyReply, file: FileRecord, bytes: Buffer, range: ByteRange | undefined) {
+    if (bytes.length !== file.size || sha256Hex(bytes) !== file.sha256) {
+      throw new StorageUnavailableError(
+        'download',
+        new IntegrityError(`stored file does not match its metadata (size ${bytes.length}/${file.size})`),
+      );
+    }
+    const body = range ? bytes.subarray(range.start, range.end + 1) : bytes;
+    metrics.downloadedBytes.inc(body.length);
+    setHeaders(reply, file);
+    if (range) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${file.size}`);
+    // Up to 64 KiB may still wait in memory for a client that stops reading.
+    slowClients.watchDownload(reply.raw);
+    // Fastify sets Content-Length for a Buffer.
+    return reply.send(body);
+  }
 };
+
+function sha256Hex(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
 
 function etagOf(file: FileRecord): string {
   return `"${file.sha256}"`;

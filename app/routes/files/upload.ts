@@ -152,7 +152,12 @@ export const uploadRoute: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async
     } catch (err) {
       const cut = bodyTimeout(request.raw);
       if (cut) throw cut;
-      if (!(err instanceof AppError) && (err === part.file.errored || request.raw.aborted)) {
+      // The body broke (cut off, or its framing): busboy errors the file stream. Which of its two errors
+      // for a cut-off part reaches the backend ("Unexpected end of multipart data" or "Part terminated
+      // early…") depends on timing, so any non-storage error while the file stream failed counts. A
+      // storage failure (disk: an fs error with a syscall; OSS: StorageUnavailableError) stays a 5xx.
+      const bodyBroke = part.file.errored != null && (err as NodeJS.ErrnoException).syscall === undefined;
+      if (!(err instanceof AppError) && (bodyBroke || request.raw.aborted)) {
         throw errors.badRequest(
           'upload_aborted',
           'the upload ended before the file was complete, or its multipart framing is broken',

@@ -35,7 +35,7 @@ export async function runPhase(
 ): Promise<HookRun[]> {
   const mine = hooks.filter((h) => h.phase === phase);
   if (mine.length === 0) return [];
-  const { paths, report, env } = ctx;
+  const { paths, env } = ctx;
   const version = o.journal.version;
   const step = HOOK_STEP[phase];
   await enterStep(paths, env, o.journal, step);

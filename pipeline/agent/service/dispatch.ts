@@ -21,7 +21,9 @@ export class Dispatcher {
   /** Listens on host:port, or moves there from another address (new server first, old one closed after). */
   async listen(host: string, port: number): Promise<void> {
     if (this.bound?.host === host && this.bound.port === port) return;
-    const server = net.createServer({ pauseOnConnect: true }, (socket) => this.route(socket));
+    // noDelay as http.createServer sets it: the handed-off sockets keep the option, and the app never sees
+    // its own accept.
+    const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => this.route(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host, port, backlog: 1024 }, () => {

@@ -34,6 +34,52 @@ describe('tokens', () => {
     await expect(createTokenVerifier(`${SECRET}x`)(token)).rejects.toThrow('invalid token');
   });
 
+  it('remembers a verified token only until it expires, and only that exact token', async () => {
+    let clock = 2_000_000;
+    const verify = createTokenVerifier(SECRET, { now: () => clock });
+    const token = await mintToken({
+      secret: SECRET,
+      subject: 'alice',
+      scopes: ['read'],
+      ttlSeconds: 60,
+      now: clock,
+    });
+    const first = await verify(token);
+    // The same principal object back: answered from memory, not verified again.
+    expect(await verify(token)).toBe(first);
+
+    // One changed signature character is a different token: verified, and refused.
+    // (Not the last character: some of its bits are padding.)
+    const at = token.length - 10;
+    const flipped = `${token.slice(0, at)}${token[at] === 'A' ? 'B' : 'A'}${token.slice(at + 1)}`;
+    await expect(verify(flipped)).rejects.toThrow('invalid token');
+
+    // Within jose's 5 s tolerance past exp it still counts; after that the remembered answer is dropped.
+    clock += 64;
+    expect(await verify(token)).toBe(first);
+    clock += 2;
+    await expect(verify(token)).rejects.toThrow('token expired');
+    await expect(verify(token)).rejects.toThrow('token expired');
+  });
+
+  it('forgets the oldest verified tokens past its budget', async () => {
+    const verify = createTokenVerifier(SECRET, { maxCached: 2 });
+    const mint = (subject: string) =>
+      mintToken({ secret: SECRET, subject, scopes: ['read'], ttlSeconds: 60 });
+    const [a, b, c] = [await mint('a'), await mint('b'), await mint('c')];
+    const pa = await verify(a);
+    const pb = await verify(b);
+    const pc0 = await verify(c);
+    // a was the oldest: verified anew (a new object), which pushes b out in turn; c stays remembered.
+    const pa2 = await verify(a);
+    expect(pa2).not.toBe(pa);
+    expect(pa2.userId).toBe('a');
+    expect(await verify(c)).toBe(pc0);
+    const pb2 = await verify(b);
+    expect(pb2).not.toBe(pb);
+    expect(pb2.userId).toBe('b');
+  });
+
   it('refuses to mint for bad input', async () => {
     await expect(
       mintToken({ secret: SECRET, subject: '../x', scopes: ['read'], ttlSeconds: 60 }),

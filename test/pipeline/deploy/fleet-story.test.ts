@@ -5,7 +5,6 @@ import { chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { main } from '../../../pipeline/cli/main';
 import { loadConfig } from '../../../pipeline/config/load';
 import { acquireEnvLock, envLockKey } from '../../../pipeline/deploy/env-lock';
 import { createRegistry } from '../../../pipeline/registry/create-registry';
@@ -15,16 +14,11 @@ import { hammer } from '../../fixtures/load';
 import { fleetHostsYaml, ossRegistryYaml } from '../../support/config-yaml';
 import { type OssServer, startOssServer } from '../../support/oss-server';
 import { describeIf, requireRoot, requireTool } from '../../support/require-tool';
+import { runFerry } from '../../support/run-ferry';
 import { type Fleet, startFleet } from '../../support/ssh-fleet';
 
 const APP = 'ferry-storage';
 const PORT_BASE = 42_300 + (process.pid % 200) * 3;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describeIf(
   [requireTool('/usr/sbin/sshd', 'openssh-server'), requireRoot('creates the fleet user and runs sshd')],
@@ -37,18 +31,7 @@ describeIf(
     let env: Record<string, string | undefined>;
     const ports = [PORT_BASE, PORT_BASE + 1, PORT_BASE + 2];
 
-    const ferry = async (...argv: string[]): Promise<Run> => {
-      let stdout = '';
-      let stderr = '';
-      const code = await main(['-c', configFile, ...argv], {
-        stdout: { write: (s: string) => (stdout += s) },
-        stderr: { write: (s: string) => (stderr += s) },
-        env,
-        cwd: dir,
-        isTTY: false,
-      });
-      return { code, stdout, stderr };
-    };
+    const ferry = (...argv: string[]) => runFerry(configFile, argv, { env, cwd: dir });
     const json = async (...argv: string[]) => {
       const r = await ferry(...argv, '--json');
       return { ...r, data: JSON.parse(r.stdout) as Record<string, unknown> };
@@ -60,14 +43,8 @@ describeIf(
     const internalGets = () => oss.stats().internal?.methods.GET ?? 0;
     const publish = async (version: string, entry?: string) => {
       const cfg = entry ? await configWithEntry(entry) : configFile;
-      const r = await main(['-c', cfg, 'publish', '--version', version], {
-        stdout: { write: () => true },
-        stderr: { write: () => true },
-        env,
-        cwd: dir,
-        isTTY: false,
-      });
-      expect(r, `publish ${version}`).toBe(0);
+      const r = await runFerry(cfg, ['publish', '--version', version], { env, cwd: dir });
+      expect(r.code, `publish ${version}: ${r.stderr}`).toBe(0);
     };
     const configWithEntry = async (entry: string) => {
       const text = (await readFile(configFile, 'utf8')).replace(/entry: .*/, `entry: ${entry}`);

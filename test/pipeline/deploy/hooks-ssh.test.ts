@@ -6,7 +6,6 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { main } from '../../../pipeline/cli/main';
 import { ExitCode } from '../../../pipeline/exit-codes';
 import { generateSigningKeyPair } from '../../../pipeline/release/signing';
 import { REPO } from '../../fixtures/agent-host';
@@ -14,6 +13,7 @@ import { FIXTURE_APP, fakeAppFiles, innerManifest, packArtifact } from '../../fi
 import { fleetHostsYaml, ossRegistryYaml } from '../../support/config-yaml';
 import { type OssServer, startOssServer } from '../../support/oss-server';
 import { describeIf, requireRoot, requireTool } from '../../support/require-tool';
+import { runFerry } from '../../support/run-ferry';
 import { type Fleet, startFleet } from '../../support/ssh-fleet';
 
 const PORT_BASE = 43_100 + (process.pid % 200) * 2;
@@ -30,18 +30,7 @@ describeIf(
     let env: Record<string, string | undefined>;
     const ports = [PORT_BASE, PORT_BASE + 1];
 
-    const ferry = async (...argv: string[]) => {
-      let stdout = '';
-      let stderr = '';
-      const code = await main(['-c', configFile, ...argv], {
-        stdout: { write: (s: string) => (stdout += s) },
-        stderr: { write: (s: string) => (stderr += s) },
-        env,
-        cwd: dir,
-        isTTY: false,
-      });
-      return { code, stdout, stderr };
-    };
+    const ferry = (...argv: string[]) => runFerry(configFile, argv, { env, cwd: dir });
     const publish = async (version: string) => {
       const files = fakeAppFiles('ok');
       const file = join(dir, `${FIXTURE_APP}-${version}.tar.br`);

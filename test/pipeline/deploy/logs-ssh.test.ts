@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { main } from '../../../pipeline/cli/main';
 import { generateSigningKeyPair } from '../../../pipeline/release/signing';
 import { freePort, httpGet, REPO } from '../../fixtures/agent-host';
 import { FIXTURE_APP, fakeAppFiles, innerManifest, packArtifact } from '../../fixtures/releases';
@@ -16,13 +15,8 @@ import { processesWith } from '../../support/cmdline';
 import { fleetHostsYaml, ossRegistryYaml } from '../../support/config-yaml';
 import { type OssServer, startOssServer } from '../../support/oss-server';
 import { describeIf, requireRoot, requireTool } from '../../support/require-tool';
+import { runFerry } from '../../support/run-ferry';
 import { type Fleet, startFleet } from '../../support/ssh-fleet';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describeIf(
   [requireTool('/usr/sbin/sshd', 'openssh-server'), requireRoot('creates the fleet user and runs sshd')],
@@ -35,18 +29,7 @@ describeIf(
     let env: Record<string, string | undefined>;
     const ports: number[] = [];
 
-    const ferry = async (...argv: string[]): Promise<Run> => {
-      let stdout = '';
-      let stderr = '';
-      const code = await main(['-c', configFile, ...argv], {
-        stdout: { write: (s: string) => (stdout += s) },
-        stderr: { write: (s: string) => (stderr += s) },
-        env,
-        cwd: dir,
-        isTTY: false,
-      });
-      return { code, stdout, stderr };
-    };
+    const ferry = (...argv: string[]) => runFerry(configFile, argv, { env, cwd: dir });
     /** Host i's app prints 'fixture <version> <text> 1'; waits until its supervisor wrote it down. */
     const say = async (i: number, text: string) => {
       expect((await httpGet(ports[i]!, `/log?text=${text}`))?.body).toBe('1');

@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { main } from '../../../pipeline/cli/main';
 import { generateSigningKeyPair } from '../../../pipeline/release/signing';
 import { freePort, REPO } from '../../fixtures/agent-host';
 import { processesWith } from '../../support/cmdline';
@@ -23,6 +22,7 @@ import {
 } from '../../support/node-runtimes';
 import { type OssServer, startOssServer } from '../../support/oss-server';
 import { describeIf, requireRoot, requireTool } from '../../support/require-tool';
+import { runFerry } from '../../support/run-ferry';
 import { bootSystemdHost, SYSTEMD_HOST_TOOLS, type SystemdHost } from '../../support/systemd-host';
 
 const APP = 'logs-app';
@@ -46,12 +46,6 @@ server.listen(Number(process.env.PORT), process.env.HOST);
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 describeIf(
   [
     requireRoot('boots systemd in its own namespaces and creates the deploy user'),
@@ -67,18 +61,7 @@ describeIf(
     let appPort: number;
     let env: Record<string, string | undefined>;
 
-    const ferry = async (...argv: string[]): Promise<Run> => {
-      let stdout = '';
-      let stderr = '';
-      const code = await main(['-c', configFile, ...argv], {
-        stdout: { write: (s: string) => (stdout += s) },
-        stderr: { write: (s: string) => (stderr += s) },
-        env,
-        cwd: dir,
-        isTTY: false,
-      });
-      return { code, stdout, stderr };
-    };
+    const ferry = (...argv: string[]) => runFerry(configFile, argv, { env, cwd: dir });
     const get = (path: string) => fetch(`http://127.0.0.1:${appPort}${path}`);
     const jsonLogs = async (...args: string[]) => {
       const r = await ferry('logs', 'e2e', '--json', ...args);

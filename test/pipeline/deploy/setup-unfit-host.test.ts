@@ -5,7 +5,6 @@ import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { main } from '../../../pipeline/cli/main';
 import { generateSigningKeyPair } from '../../../pipeline/release/signing';
 import { freePort } from '../../fixtures/agent-host';
 import { fakeAppSource } from '../../fixtures/fake-app';
@@ -17,6 +16,7 @@ import {
   TEST_FERRY_CACHE_DIR,
 } from '../../support/node-runtimes';
 import { describeIf } from '../../support/require-tool';
+import { runFerry } from '../../support/run-ferry';
 
 const ARM = [{ version: NODE_22, arch: 'arm64' as const }];
 
@@ -24,18 +24,7 @@ describeIf(requireTestRuntimes(ARM), 'setup on a host that cannot run the pinned
   let dir: string;
   let config: string;
   let env: Record<string, string | undefined>;
-  const ferry = async (...argv: string[]) => {
-    let stdout = '';
-    let stderr = '';
-    const code = await main(['-c', config, ...argv], {
-      stdout: { write: (s: string) => (stdout += s) },
-      stderr: { write: (s: string) => (stderr += s) },
-      env,
-      cwd: dir,
-      isTTY: false,
-    });
-    return { code, stdout, stderr };
-  };
+  const ferry = (...argv: string[]) => runFerry(config, argv, { env, cwd: dir });
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ferry-unfit-'));

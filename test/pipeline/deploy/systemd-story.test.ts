@@ -7,7 +7,6 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { main } from '../../../pipeline/cli/main';
 import { generateSigningKeyPair } from '../../../pipeline/release/signing';
 import { freePort } from '../../fixtures/agent-host';
 import { hammer } from '../../fixtures/load';
@@ -21,6 +20,7 @@ import {
 } from '../../support/node-runtimes';
 import { type OssServer, startOssServer } from '../../support/oss-server';
 import { describeIf, requireRoot, requireTool } from '../../support/require-tool';
+import { runFerry } from '../../support/run-ferry';
 import { bootSystemdHost, SYSTEMD_HOST_TOOLS, type SystemdHost } from '../../support/systemd-host';
 
 const APP = 'e2e-app';
@@ -56,12 +56,6 @@ process.on('SIGTERM', () => {
   }, 50);
 });
 `;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 const until = async <T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000) => {
   const deadline = Date.now() + timeoutMs;
@@ -120,18 +114,7 @@ ${extra}${systemdHostsYaml([host.target], [appPort])}`,
       return file;
     };
     let config22: string;
-    const ferry = async (config: string, ...argv: string[]): Promise<Run> => {
-      let stdout = '';
-      let stderr = '';
-      const code = await main(['-c', config, ...argv], {
-        stdout: { write: (s: string) => (stdout += s) },
-        stderr: { write: (s: string) => (stderr += s) },
-        env,
-        cwd: dir,
-        isTTY: false,
-      });
-      return { code, stdout, stderr };
-    };
+    const ferry = (config: string, ...argv: string[]) => runFerry(config, argv, { env, cwd: dir });
     const served = async () => {
       const res = await fetch(`http://127.0.0.1:${appPort}/version`).catch(() => null);
       return res?.ok ? ((await res.json()) as { version: string; node: string; execPath: string }) : null;
