@@ -71,7 +71,7 @@ await fs.rm(hostsDir, { recursive: true, force: true });
 
 step(
   3,
-  'Publish 1.0.0: pack the Node runtime, ncc bundle → reproducible .tar.gz → sign → upload to the registry',
+  'Publish 1.0.0: pack the Node runtime, ncc bundle → reproducible .tar.br → sign → upload to the registry',
 );
 await run('publish', '--version', '1.0.0');
 

@@ -1,6 +1,8 @@
 // Sizes and times of the release tar under each compression tried for the artifact: what a deploy would
-// download, what packing costs at publish, and what decompressing costs on every host.
-import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSync } from 'node:zlib';
+// download, what packing costs at publish, and what decompressing costs on every host. Brotli is packed
+// by the function `ferry build` uses (pipeline/build/tar.ts), so its row is exactly what ships.
+import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
+import { ARTIFACT_BROTLI_QUALITY, brotliDeterministic } from '../../pipeline/build/tar';
 import { median } from './format';
 
 export interface CompressionResult {
@@ -11,31 +13,36 @@ export interface CompressionResult {
   decompressMs: number;
 }
 
-const brotli = (quality: number, size: number) => ({
-  params: {
-    [constants.BROTLI_PARAM_QUALITY]: quality,
-    [constants.BROTLI_PARAM_SIZE_HINT]: size,
-    [constants.BROTLI_PARAM_LGWIN]: 24,
-  },
+interface Method {
+  name: string;
+  pack(tar: Buffer): Buffer;
+  unpack(b: Buffer): Buffer;
+  /** Also measured in a --quick run (q10 and q11 take seconds each). */
+  quick: boolean;
+}
+
+const gzip = (level: number, note = ''): Method => ({
+  name: `gzip -${level}${note}`,
+  pack: (t) => gzipSync(t, { level }),
+  unpack: gunzipSync,
+  quick: level === 9,
 });
 
-export const METHODS: { name: string; pack(tar: Buffer): Buffer; unpack(b: Buffer): Buffer }[] = [
-  { name: 'gzip -6', pack: (t) => gzipSync(t, { level: 6 }), unpack: gunzipSync },
-  { name: 'gzip -9 (what ferry build writes)', pack: (t) => gzipSync(t, { level: 9 }), unpack: gunzipSync },
-  {
-    name: 'brotli q9',
-    pack: (t) => brotliCompressSync(t, brotli(9, t.length)),
-    unpack: (b) => brotliDecompressSync(b),
-  },
-  {
-    name: 'brotli q11',
-    pack: (t) => brotliCompressSync(t, brotli(11, t.length)),
-    unpack: (b) => brotliDecompressSync(b),
-  },
+const brotli = (quality: number): Method => ({
+  name: `brotli q${quality}${quality === ARTIFACT_BROTLI_QUALITY ? ' (what ferry build writes)' : ''}`,
+  pack: (t) => brotliDeterministic(t, quality),
+  unpack: (b) => brotliDecompressSync(b),
+  quick: quality <= ARTIFACT_BROTLI_QUALITY,
+});
+
+export const METHODS: Method[] = [
+  gzip(6),
+  gzip(9, ' (ferry build before brotli)'),
+  ...[5, 7, 9, 10, 11].map(brotli),
 ];
 
-export function measureCompression(tar: Buffer, runs: number): CompressionResult[] {
-  return METHODS.map((m) => {
+export function measureCompression(tar: Buffer, runs: number, quick = false): CompressionResult[] {
+  return METHODS.filter((m) => !quick || m.quick).map((m) => {
     const t0 = performance.now();
     const packed = m.pack(tar);
     const compressMs = performance.now() - t0;

@@ -1,12 +1,12 @@
 // Release artifacts for the parts, packed exactly as `ferry build` packs them (manifest.json + app/ at
-// the root, reproducible tar.gz) from files already bundled, so a part that needs several versions of
+// the root, reproducible tar.br) from files already bundled, so a part that needs several versions of
 // the same bundle pays for ncc once.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BUNDLE_DIR, ENTRY } from '../../pipeline/build/build';
 import { sha256 } from '../../pipeline/build/hash';
-import { createTarGz, type TarFile } from '../../pipeline/build/tar';
-import { artifactName } from '../../pipeline/release/layout';
+import { createTarBr, createTarGz, type TarFile } from '../../pipeline/build/tar';
+import { type ArtifactFormat, artifactName } from '../../pipeline/release/layout';
 import {
   MANIFEST_FILE,
   MANIFEST_SCHEMA,
@@ -24,12 +24,20 @@ export interface BundledFile {
 export interface PackedRelease {
   name: string;
   version: string;
-  gz: Buffer;
+  /** The artifact's bytes, compressed as `format` says. */
+  bytes: Buffer;
+  format: ArtifactFormat;
   /** The inner manifest (inside the artifact). */
   manifest: ReleaseManifest;
 }
 
-export function packRelease(name: string, version: string, bundled: readonly BundledFile[]): PackedRelease {
+/** `format` gzip packs as releases were before brotli. */
+export function packRelease(
+  name: string,
+  version: string,
+  bundled: readonly BundledFile[],
+  format: ArtifactFormat = 'brotli',
+): PackedRelease {
   // As `ferry build` packs it: the entry's source map is its own registry object, not in the artifact.
   const files: TarFile[] = bundled
     .filter((f) => f.path !== 'index.js.map')
@@ -49,13 +57,14 @@ export function packRelease(name: string, version: string, bundled: readonly Bun
     files: files.map((f) => ({ path: f.path, size: f.bytes.length, sha256: sha256(f.bytes) })),
   };
   files.push({ path: MANIFEST_FILE, bytes: serializeManifest(manifest) });
-  return { name, version, gz: createTarGz(files, Date.parse(manifest.buildTime) / 1000), manifest };
+  const pack = format === 'brotli' ? createTarBr : createTarGz;
+  return { name, version, bytes: pack(files, Date.parse(manifest.buildTime) / 1000), format, manifest };
 }
 
 /** Writes the artifact under dir with the name `ferry build` gives it; returns the path. */
 export async function writeArtifact(dir: string, rel: PackedRelease): Promise<string> {
-  const path = join(dir, artifactName(rel.name, rel.version));
-  await writeFile(path, rel.gz);
+  const path = join(dir, artifactName(rel.name, rel.version, rel.format));
+  await writeFile(path, rel.bytes);
   return path;
 }
 

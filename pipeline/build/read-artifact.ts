@@ -1,7 +1,11 @@
-// Reads a release artifact (.tar.gz) back into memory: publish scans and checks an artifact it did not
-// build itself, and tests look inside. Uses the tar package's parser so any valid tar is understood.
+// Reads a release artifact (.tar.br, or .tar.gz from before brotli) back into memory: publish scans and
+// checks an artifact it did not build itself, and tests look inside. The file's name says how it is
+// compressed, as the signed manifest's does for hosts; the tar package's parser then reads any valid tar.
 import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { Parser } from 'tar';
+import { type ArtifactFormat, artifactFormat } from '../release/layout';
 import { MANIFEST_FILE, parseManifest, type ReleaseManifest } from '../release/manifest';
 
 export interface ArtifactEntry {
@@ -17,10 +21,27 @@ export interface ArtifactEntry {
 }
 
 export async function readArtifact(path: string): Promise<ArtifactEntry[]> {
-  return readArtifactBytes(await readFile(path));
+  return readArtifactBytes(await readFile(path), formatOfPath(path));
 }
 
-export function readArtifactBytes(gz: Buffer): Promise<ArtifactEntry[]> {
+/** The compression a local artifact's name says; throws for a name that is neither .tar.br nor .tar.gz. */
+export function formatOfPath(path: string): ArtifactFormat {
+  const format = artifactFormat(basename(path));
+  if (format === null) {
+    throw new Error(
+      `${basename(path)} is neither a .tar.br nor a .tar.gz (ferry build writes <app>-<version>.tar.br)`,
+    );
+  }
+  return format;
+}
+
+export function readArtifactBytes(bytes: Buffer, format: ArtifactFormat): Promise<ArtifactEntry[]> {
+  let tar: Buffer;
+  try {
+    tar = format === 'brotli' ? brotliDecompressSync(bytes) : gunzipSync(bytes);
+  } catch (err) {
+    return Promise.reject(new Error(`not a ${format} archive (${(err as Error).message})`));
+  }
   return new Promise((resolve, reject) => {
     const entries: ArtifactEntry[] = [];
     const parser = new Parser({
@@ -46,7 +67,7 @@ export function readArtifactBytes(gz: Buffer): Promise<ArtifactEntry[]> {
     parser.on('error', reject);
     parser.on('warn', (_code: string, message: string | Error) => reject(new Error(String(message))));
     parser.on('end', () => resolve(entries));
-    parser.end(gz);
+    parser.end(tar);
   });
 }
 

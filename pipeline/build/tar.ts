@@ -1,7 +1,8 @@
-// A deterministic .tar.gz writer. We write the ustar headers ourselves because every byte must depend only on
-// the files: sorted entries, one fixed mtime, uid/gid 0 without user/group names, fixed modes, and a gzip
-// header with no timestamp and a fixed OS byte. Two builds of the same commit then hash the same.
-import { gzipSync } from 'node:zlib';
+// A deterministic tar writer, compressed with brotli (release artifacts) or gzip (runtimes, source maps).
+// We write the ustar headers ourselves because every byte must depend only on the files: sorted entries,
+// one fixed mtime, uid/gid 0 without user/group names, fixed modes; a gzip header with no timestamp and a
+// fixed OS byte; every brotli parameter pinned. Two builds of the same commit then hash the same.
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 export interface TarFile {
   /** Relative POSIX path, no leading slash. */
@@ -14,7 +15,19 @@ const BLOCK = 512;
 /** GNU tar pads archives to 20 blocks; matching it keeps every reader happy. */
 const RECORD = BLOCK * 20;
 
-/** Builds the tar (directories implied by the paths are added), then gzips it reproducibly. */
+/**
+ * The release artifact's brotli quality, chosen by measurement (bench/parts/artifact.ts, docs/performance.md):
+ * q9 packs the service to 0.79x gzip -9 in about 0.5 s; q10 gets 0.72x but takes ~10x as long at every
+ * publish, and decompression costs the same at every level.
+ */
+export const ARTIFACT_BROTLI_QUALITY = 9;
+
+/** Builds the tar (directories implied by the paths are added), then brotli-compresses it reproducibly. */
+export function createTarBr(files: readonly TarFile[], mtimeSeconds: number): Buffer {
+  return brotliDeterministic(createTar(files, mtimeSeconds));
+}
+
+/** Builds the tar, then gzips it reproducibly (how artifacts were packed before brotli). */
 export function createTarGz(files: readonly TarFile[], mtimeSeconds: number): Buffer {
   return gzipDeterministic(createTar(files, mtimeSeconds));
 }
@@ -54,6 +67,27 @@ export function createTar(files: readonly TarFile[], mtimeSeconds: number): Buff
  */
 export function gzipDeterministic(data: Buffer): Buffer {
   return pinGzipHeader(gzipSync(data, { level: 9 }));
+}
+
+/**
+ * Every parameter the output depends on is set, so a change of the library's defaults cannot change the
+ * bytes. A brotli stream has no header fields to pin: it depends on the input, these and the encoder's
+ * version (1.1.0 in Node 20 and 22, 1.2.1 in Node 24, which give the same bytes here; tar.test.ts checks).
+ */
+export function brotliParams(quality: number = ARTIFACT_BROTLI_QUALITY): Record<number, number> {
+  return {
+    [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_GENERIC,
+    [constants.BROTLI_PARAM_QUALITY]: quality,
+    // 4 MiB window (the default): a larger one saved 14 bytes on the service and costs hosts memory.
+    [constants.BROTLI_PARAM_LGWIN]: 22,
+    [constants.BROTLI_PARAM_LGBLOCK]: 0,
+    [constants.BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING]: 0,
+    [constants.BROTLI_PARAM_LARGE_WINDOW]: 0,
+  };
+}
+
+export function brotliDeterministic(data: Buffer, quality: number = ARTIFACT_BROTLI_QUALITY): Buffer {
+  return brotliCompressSync(data, { params: brotliParams(quality) });
 }
 
 /** Zeroes MTIME and pins the OS byte of a gzip member made by zlib (see gzipDeterministic). */

@@ -12,7 +12,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'build',
-    summary: 'bundle the app with ncc into a reproducible .tar.gz',
+    summary: 'bundle the app with ncc into a reproducible .tar.br',
     load: () => import('./commands/build'),
   },
   {

@@ -9,8 +9,14 @@ import type { HookRun } from '../hooks/spec';
 import { baseOf, deployStarted, notifierFor, runEvents, runThrew } from '../notify/fleet-events';
 import { readEnvRecord, writeEnvRecord } from '../registry/env-record';
 import { readIndex } from '../registry/release-index';
-import { releaseKeys } from '../release/layout';
-import { checkVersion, parseManifest, type RuntimeArch, type RuntimePin } from '../release/manifest';
+import { artifactKey, artifactName, releaseKeys } from '../release/layout';
+import {
+  checkVersion,
+  parseManifest,
+  type ReleaseManifest,
+  type RuntimeArch,
+  type RuntimePin,
+} from '../release/manifest';
 import { type AgentEvent, runAgent } from './agent-client';
 import { appendAudit } from './audit';
 import { bakeBatch } from './bake';
@@ -90,9 +96,19 @@ export async function deployEnv(
   const version = await resolveVersion(ctx, opts.version);
   return runFleetOp(ctx, 'deploy', version, opts.dryRun ?? false, async (hosts, platforms) => {
     const { prefix } = ctx.config.registry;
-    const keys = releaseKeys(prefix, ctx.config.app.name, version);
+    const app = ctx.config.app.name;
+    const keys = releaseKeys(prefix, app, version);
     const envCfg = ctx.envCfg;
-    const runtime = await publishedRuntime(ctx, keys.manifest);
+    const published = await publishedManifest(ctx, keys.manifest);
+    const runtime = published?.runtime ?? null;
+    // The name the manifest gives (.tar.br, or .tar.gz for a release published before brotli). Without a
+    // readable one the hosts refuse the release at verify, which is the verdict to report, so any URL does.
+    const artifactObject = artifactKey(
+      prefix,
+      app,
+      version,
+      published?.artifact?.file ?? artifactName(app, version, 'brotli'),
+    );
     if (runtime) refuseUnfitHosts(runtime, version, hosts, platforms);
     refuseAgentsWithoutHooks(ctx, hosts, platforms);
     // Presigned per batch, so a long rollout never hands a host an expired URL; hosts get the internal
@@ -110,7 +126,7 @@ export async function deployEnv(
           const [manifest, signature, artifact] = await Promise.all([
             sign(keys.manifest),
             sign(keys.signature),
-            sign(keys.artifact),
+            sign(artifactObject),
           ]);
           urls = { manifest, signature, artifact };
           runtimeUrls = {};
@@ -148,12 +164,15 @@ export async function deployEnv(
   });
 }
 
-/** The runtime the published manifest pins, if any (the hosts verify the signature; this only routes URLs). */
-async function publishedRuntime(ctx: FleetContext, manifestKey: string): Promise<RuntimePin | null> {
+/**
+ * The published manifest, unverified: the hosts check its signature; here it only routes URLs (the
+ * artifact's name, the runtime it pins). Null when missing or unreadable.
+ */
+async function publishedManifest(ctx: FleetContext, manifestKey: string): Promise<ReleaseManifest | null> {
   const bytes = await ctx.registry.get(manifestKey);
   if (!bytes) return null;
   try {
-    return parseManifest(bytes).runtime ?? null;
+    return parseManifest(bytes);
   } catch {
     return null;
   }

@@ -6,12 +6,18 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { sha256 } from '../build/hash';
-import { innerManifest, readArtifactBytes } from '../build/read-artifact';
+import { formatOfPath, innerManifest, readArtifactBytes } from '../build/read-artifact';
 import type { FerryConfig } from '../config/resolve';
 import { FerryError, UsageError, VerificationError } from '../errors';
 import { AlreadyExistsError, type Registry } from '../registry/registry';
 import { type ReleaseIndex, updateIndex } from '../registry/release-index';
-import { artifactName, RESERVED_VERSIONS, releaseKeys } from '../release/layout';
+import {
+  type ArtifactFormat,
+  artifactKey,
+  artifactName,
+  RESERVED_VERSIONS,
+  releaseKeys,
+} from '../release/layout';
 import { checkVersion, MANIFEST_FILE, type ReleaseManifest, serializeManifest } from '../release/manifest';
 import { serializeSignature, signBytes, verifyBytes } from '../release/signing';
 import { runtimeCacheDir } from '../runtime/cache';
@@ -48,7 +54,8 @@ export interface PublishResult {
   /** 'unchanged': this exact release was already published; nothing was uploaded. */
   status: 'published' | 'unchanged';
   version: string;
-  keys: ReturnType<typeof releaseKeys>;
+  /** The release's keys, the artifact's under the name the signed manifest gives it. */
+  keys: ReturnType<typeof releaseKeys> & { artifact: string };
   size: number;
   sha256: string;
   manifest: ReleaseManifest;
@@ -60,8 +67,15 @@ export interface PublishResult {
 export async function publishRelease(opts: PublishOptions): Promise<PublishResult> {
   const { config, registry } = opts;
   const step = opts.onStep ?? (() => undefined);
-  const gz = await readFile(opts.artifactPath);
-  const inner = await inspectArtifact(gz, opts.artifactPath, config, opts.version);
+  // .tar.br from `ferry build`; a .tar.gz built before brotli publishes as one, under that name.
+  let format: ArtifactFormat;
+  try {
+    format = formatOfPath(opts.artifactPath);
+  } catch (err) {
+    throw new UsageError((err as Error).message, { remedy: 'pass the artifact `ferry build` wrote' });
+  }
+  const artifact = await readFile(opts.artifactPath);
+  const inner = await inspectArtifact(artifact, format, opts.artifactPath, config, opts.version);
   const version = inner.version;
   const publicKey = checkSigningKey(opts.privateKeyPem, config.signing.publicKey, config.file);
 
@@ -76,10 +90,14 @@ export async function publishRelease(opts: PublishOptions): Promise<PublishResul
   }
 
   const sourceMap = await readSourceMap(inner, opts.sourceMapPath ?? opts.artifactPath);
-  const artifactSha = sha256(gz);
+  const artifactSha = sha256(artifact);
   const manifest: ReleaseManifest = {
     ...inner,
-    artifact: { file: artifactName(config.app.name, version), size: gz.length, sha256: artifactSha },
+    artifact: {
+      file: artifactName(config.app.name, version, format),
+      size: artifact.length,
+      sha256: artifactSha,
+    },
     ...(runtime ? { runtime: runtime.pin } : {}),
   };
   const manifestBytes = serializeManifest(manifest);
@@ -90,11 +108,14 @@ export async function publishRelease(opts: PublishOptions): Promise<PublishResul
 
   const { prefix } = config.registry;
   const app = config.app.name;
-  const keys = releaseKeys(prefix, app, version);
+  const keys = {
+    ...releaseKeys(prefix, app, version),
+    artifact: artifactKey(prefix, app, version, manifest.artifact?.file as string),
+  };
   const entry = {
     version,
     publishedAt: (opts.now?.() ?? new Date()).toISOString(),
-    size: gz.length,
+    size: artifact.length,
     sha256: artifactSha,
     commit: manifest.commit,
     ...(runtime ? { runtime: runtime.pin.version } : {}),
@@ -116,7 +137,7 @@ export async function publishRelease(opts: PublishOptions): Promise<PublishResul
     status,
     version,
     keys,
-    size: gz.length,
+    size: artifact.length,
     sha256: artifactSha,
     manifest,
     index,
@@ -142,14 +163,15 @@ export async function publishRelease(opts: PublishOptions): Promise<PublishResul
     async () => {
       await registry.putFile(keys.artifact, opts.artifactPath, {
         forbidOverwrite: true,
-        contentType: 'application/gzip',
+        // Never a Content-Encoding: the sha256 hosts check is over the bytes as stored.
+        contentType: format === 'brotli' ? 'application/x-brotli' : 'application/gzip',
         multipartThreshold: opts.multipartThreshold,
         partSize: opts.partSize,
         onProgress: opts.onProgress,
       });
     },
     async () => {
-      if ((await registry.head(keys.artifact))?.size !== gz.length) return false;
+      if ((await registry.head(keys.artifact))?.size !== artifact.length) return false;
       const bytes = await registry.get(keys.artifact);
       return bytes !== null && sha256(bytes) === artifactSha;
     },
@@ -176,7 +198,8 @@ export async function publishRelease(opts: PublishOptions): Promise<PublishResul
 
 /** The artifact must be a release of this app, self-consistent, and free of credentials. */
 async function inspectArtifact(
-  gz: Buffer,
+  artifact: Buffer,
+  format: ArtifactFormat,
   path: string,
   config: FerryConfig,
   wantVersion: string | undefined,
@@ -184,7 +207,7 @@ async function inspectArtifact(
   let entries: Awaited<ReturnType<typeof readArtifactBytes>>;
   let manifest: ReleaseManifest;
   try {
-    entries = await readArtifactBytes(gz);
+    entries = await readArtifactBytes(artifact, format);
     manifest = innerManifest(entries);
   } catch (err) {
     throw new FerryError(`${path} is not a ferry release artifact: ${(err as Error).message}`, {

@@ -5,7 +5,7 @@
 // but `ferry trace` trusts).
 import { sha256 } from '../build/hash';
 import type { Registry } from '../registry/registry';
-import { releaseKeys, runtimeKey } from '../release/layout';
+import { artifactFormat, artifactKey, releaseKeys, runtimeKey } from '../release/layout';
 import { parseManifest, type ReleaseManifest, type RuntimeArch } from '../release/manifest';
 import { verifyBytes } from '../release/signing';
 
@@ -40,6 +40,12 @@ export function verifyRelease(
   }
   if (!manifest.artifact)
     return { ok: false, reason: 'manifest has no artifact entry (not a published manifest)' };
+  if (artifactFormat(manifest.artifact.file) === null) {
+    return {
+      ok: false,
+      reason: `manifest names the artifact ${manifest.artifact.file}, which hosts cannot unpack (.tar.br or .tar.gz)`,
+    };
+  }
   if (parts.artifact === null) return { ok: false, reason: `artifact missing: ${manifest.artifact.file}` };
   if (parts.artifact.length !== manifest.artifact.size) {
     return {
@@ -75,8 +81,10 @@ export async function verifyPublished(
     version,
   });
   if (!early.ok && !/^artifact/.test(early.reason)) return early;
+  // Past the early check the manifest parses and names its artifact: .tar.br, or .tar.gz when older.
+  const file = (parseManifest(manifest as Buffer).artifact as NonNullable<ReleaseManifest['artifact']>).file;
   const check = verifyRelease(
-    { manifest, signature, artifact: await registry.get(keys.artifact) },
+    { manifest, signature, artifact: await registry.get(artifactKey(prefix, app, version, file)) },
     trustedPublicKey,
     {
       name: app,

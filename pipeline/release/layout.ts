@@ -7,8 +7,36 @@ export function releasePrefix(prefix: string, app: string, version: string): str
   return joinKey(prefix, app, version);
 }
 
-export function artifactName(app: string, version: string): string {
-  return `${app}-${version}.tar.gz`;
+/**
+ * How a release artifact is compressed. `ferry build` writes brotli; releases published before it are
+ * gzip, and stay deployable. The signed manifest's artifact.file says which: hosts never sniff the bytes.
+ */
+export type ArtifactFormat = 'brotli' | 'gzip';
+
+const ARTIFACT_EXTENSIONS: Record<ArtifactFormat, string> = { brotli: '.tar.br', gzip: '.tar.gz' };
+
+export function artifactName(app: string, version: string, format: ArtifactFormat): string {
+  return `${app}-${version}${ARTIFACT_EXTENSIONS[format]}`;
+}
+
+/** The format an artifact's file name says, or null for a name that is neither .tar.br nor .tar.gz. */
+export function artifactFormat(file: string): ArtifactFormat | null {
+  for (const [format, ext] of Object.entries(ARTIFACT_EXTENSIONS)) {
+    if (file.endsWith(ext) && file.length > ext.length) return format as ArtifactFormat;
+  }
+  return null;
+}
+
+export function artifactExtension(format: ArtifactFormat): string {
+  return ARTIFACT_EXTENSIONS[format];
+}
+
+/**
+ * The artifact's key: the file the published manifest names, in the version's folder. Not in releaseKeys,
+ * because only the manifest knows it (a release published before brotli is .tar.gz).
+ */
+export function artifactKey(prefix: string, app: string, version: string, file: string): string {
+  return `${releasePrefix(prefix, app, version)}/${file}`;
 }
 
 /** The bundle's source map, gzipped, built and published beside the artifact; hosts never fetch it. */
@@ -19,7 +47,6 @@ export function sourceMapName(app: string, version: string): string {
 export function releaseKeys(prefix: string, app: string, version: string) {
   const dir = releasePrefix(prefix, app, version);
   return {
-    artifact: `${dir}/${artifactName(app, version)}`,
     sourceMap: `${dir}/${sourceMapName(app, version)}`,
     manifest: `${dir}/manifest.json`,
     signature: `${dir}/manifest.json.sig`,

@@ -1,13 +1,16 @@
 // Malicious archives, properly signed so they pass verify and download and reach the unpacker, deployed
 // to a host serving 1.0.0: each is refused at unpack (exit 5, the reason named), nothing is written
 // outside the staging directory (a sentinel folder next to the host, where the escapes aim, stays empty),
-// staging and download are removed, and 1.0.0 keeps serving.
+// staging and download are removed, and 1.0.0 keeps serving. The crafted tars are brotli-compressed, as
+// `ferry build` writes releases; the bomb comes in both compressions (gzip: releases published before).
 import { lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAgentBundle } from '../../pipeline/agent/bundle';
 import { ExitCode } from '../../pipeline/exit-codes';
+import type { ArtifactFormat } from '../../pipeline/release/layout';
 import { deployArgs, destroyHost, makeHost, runAgent, type TestHost } from '../fixtures/agent-host';
 import { type RegistryServer, startRegistryServer } from '../fixtures/registry-server';
 import {
@@ -15,11 +18,13 @@ import {
   fakeAppFiles,
   innerManifest,
   newSigningKey,
+  packArtifact,
   publish,
   publishFakeApp,
   type SigningKey,
 } from '../fixtures/releases';
-import { type CraftEntry, craftTarGz, paxBody, zeroBomb } from '../fixtures/tar-craft';
+import { type CraftEntry, craftTar, craftTarBr, paxBody, zeroBomb } from '../fixtures/tar-craft';
+
 import { answers, completeCurrent, leftovers } from './support/host-checks';
 import { recorded } from './support/record';
 
@@ -177,14 +182,18 @@ const CASES: ArchiveCase[] = [
   },
 ];
 
-/** Publishes `artifact` signed with the trusted key (so it passes verify and download) and deploys it. */
-async function deployCrafted(artifact: Buffer) {
+/**
+ * Publishes `artifact` signed with the trusted key (so it passes verify and download) under the name
+ * `format` gives it (.tar.br unless told), and deploys it.
+ */
+async function deployCrafted(artifact: Buffer, format: ArtifactFormat = 'brotli') {
   const version = `2.0.${serial++}`;
   const files = fakeAppFiles();
   const rel = await publish(regDir, key, {
     version,
     artifact,
     manifest: innerManifest(FIXTURE_APP, version, files),
+    format,
   });
   return { version, run: await runAgent(deployArgs(host, reg, rel), { bundle }) };
 }
@@ -220,7 +229,7 @@ async function expectRefusedCleanly(
 describe.sequential('malicious archives, validly signed', () => {
   it.each(CASES)('$name', (c) =>
     recorded({ suite: SUITE, case: c.name, proves: c.proves }, async (note) => {
-      const { version, run } = await deployCrafted(craftTarGz(c.entries()));
+      const { version, run } = await deployCrafted(craftTarBr(c.entries()));
       await expectRefusedCleanly(version, run, c.code ?? 'unsafe_archive', c.message);
       if (c.name === 'an absolute path')
         await expect(lstat(`${sentinel}/pwned-absolute.txt`)).rejects.toThrow();
@@ -235,22 +244,71 @@ describe.sequential('malicious archives, validly signed', () => {
     })(),
   );
 
-  it(
-    'a decompression bomb',
+  it.each([
+    { format: 'brotli', name: 'a decompression bomb (.tar.br)' },
+    { format: 'gzip', name: 'a decompression bomb (.tar.gz, as published before brotli)' },
+  ] as const)('$name', ({ format, name }) =>
     recorded(
       {
         suite: SUITE,
-        case: 'a decompression bomb',
+        case: name,
         proves:
           'decompressed bytes are counted against the cap (maxUnpackedBytes): refused as archive_too_large, nothing left behind',
       },
       async (note) => {
-        const bomb = await zeroBomb(2 * CAP);
-        const { version, run } = await deployCrafted(bomb);
+        const bomb = await zeroBomb(2 * CAP, 'app/zeros.bin', format);
+        const { version, run } = await deployCrafted(bomb, format);
         await expectRefusedCleanly(version, run, 'archive_too_large', /unpacks to more than 16777216 bytes/);
         note(
-          `${bomb.length} bytes of gzip claiming ${2 * CAP} bytes; exit ${run.code}: ${run.result?.error.message}`,
+          `${bomb.length} bytes of ${format} claiming ${2 * CAP} bytes; exit ${run.code}: ${run.result?.error.message}`,
         );
+      },
+    )(),
+  );
+
+  it(
+    'a gzip stream inside the brotli stream',
+    recorded(
+      {
+        suite: SUITE,
+        case: 'a gzip stream inside the brotli stream',
+        proves:
+          "a second compression layer is refused, not handed to tar's parser, which would unpack it past the cap",
+      },
+      async (note) => {
+        const inner = gzipSync(
+          craftTar([...honest(), { path: 'app/zeros.bin', body: Buffer.alloc(2 * CAP) }]),
+        );
+        const { version, run } = await deployCrafted(brotliCompressSync(inner));
+        await expectRefusedCleanly(
+          version,
+          run,
+          'unsafe_archive',
+          /a compressed stream inside the brotli stream/,
+        );
+        note(
+          `${inner.length} bytes of gzip inside brotli, ${2 * CAP} bytes inside that; exit ${run.code}: ${run.result?.error.message}`,
+        );
+      },
+    ),
+  );
+
+  it(
+    'gzip bytes under a signed .tar.br name',
+    recorded(
+      {
+        suite: SUITE,
+        case: 'gzip bytes under a signed .tar.br name',
+        proves:
+          "the decompressor is the one the signed manifest's artifact.file names, never guessed from the bytes",
+      },
+      async (note) => {
+        const files = fakeAppFiles();
+        // An honest release in every other way; its inner manifest is never reached.
+        const gzip = await packArtifact(innerManifest(FIXTURE_APP, '0.0.0', files), files, 'gzip');
+        const { version, run } = await deployCrafted(gzip, 'brotli');
+        await expectRefusedCleanly(version, run, 'unsafe_archive', /not a brotli archive/);
+        note(`exit ${run.code}: ${run.result?.error.message}`);
       },
     ),
   );

@@ -11,7 +11,7 @@ import { envLockKey } from '../../pipeline/deploy/env-lock';
 import { ExitCode } from '../../pipeline/exit-codes';
 import { releaseKeys } from '../../pipeline/release/layout';
 import { freePort } from '../fixtures/agent-host';
-import { FIXTURE_APP } from '../fixtures/releases';
+import { artifactKeyOf, FIXTURE_APP } from '../fixtures/releases';
 import { type OssServer, startOssServer } from '../support/oss-server';
 import { answers, completeCurrent, leftovers } from './support/host-checks';
 import { ENV_NAME, type LocalEnv, startLocalEnv } from './support/local-env';
@@ -79,8 +79,8 @@ describe.sequential('a flaky registry', () => {
           oss.faults.clear();
         }
         const keys = releaseKeys(env.prefix, FIXTURE_APP, '2.0.0');
-        const local = await readFile(join(env.dir, 'dist', `${FIXTURE_APP}-2.0.0.tar.gz`));
-        const stored = oss.getObject(keys.artifact);
+        const local = await readFile(join(env.dir, 'dist', `${FIXTURE_APP}-2.0.0.tar.br`));
+        const stored = oss.getObject(artifactKeyOf(env.prefix, FIXTURE_APP, '2.0.0'));
         expect(stored, 'artifact stored').toBeDefined();
         const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
         expect(sha(stored?.body as Uint8Array)).toBe(sha(local));
@@ -123,7 +123,7 @@ describe.sequential('a flaky registry', () => {
         await expectUnchanged('2.0.0');
         const internal = oss.log.filter((e) => e.port === 'internal');
         // Each host got one whole artifact in the end (a reset download is logged 200, with its fault).
-        const whole = internal.filter((e) => e.key.endsWith('.tar.gz') && e.status === 200 && !e.fault);
+        const whole = internal.filter((e) => e.key.endsWith('.tar.br') && e.status === 200 && !e.fault);
         expect(whole).toHaveLength(2);
         const f = faults();
         const hostFaults = internal.filter((e) => e.fault === 'fail' || e.fault === 'reset').length;

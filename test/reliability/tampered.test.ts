@@ -5,9 +5,9 @@ import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../pipeline/exit-codes';
-import { releaseKeys } from '../../pipeline/release/layout';
+import { type ArtifactFormat, releaseKeys } from '../../pipeline/release/layout';
 import { generateSigningKeyPair, serializeSignature, signBytes } from '../../pipeline/release/signing';
-import { FIXTURE_APP } from '../fixtures/releases';
+import { artifactKeyOf, FIXTURE_APP } from '../fixtures/releases';
 import { answers, completeCurrent, leftovers } from './support/host-checks';
 import { ENV_NAME, type LocalEnv, startLocalEnv } from './support/local-env';
 import { recorded } from './support/record';
@@ -16,15 +16,21 @@ const SUITE = 'tampered';
 let env: LocalEnv;
 
 type Files = { artifact: string; manifest: string; signature: string };
-const filesOf = (version: string): Files => {
+const filesOf = (version: string, format: ArtifactFormat = 'brotli'): Files => {
   const k = releaseKeys(env.prefix, FIXTURE_APP, version);
   const at = (key: string) => join(env.registryDir as string, key);
-  return { artifact: at(k.artifact), manifest: at(k.manifest), signature: at(k.signature) };
+  return {
+    artifact: at(artifactKeyOf(env.prefix, FIXTURE_APP, version, format)),
+    manifest: at(k.manifest),
+    signature: at(k.signature),
+  };
 };
 
 interface TamperCase {
   name: string;
   proves: string;
+  /** How the release is published: .tar.br as `ferry build` packs now (default), or .tar.gz as before. */
+  format?: ArtifactFormat;
   tamper(f: Files, version: string): Promise<void>;
   code: string;
   step: 'verify' | 'download';
@@ -33,7 +39,7 @@ interface TamperCase {
 
 const CASES: TamperCase[] = [
   {
-    name: 'a flipped bit in the artifact',
+    name: 'a flipped bit in the artifact (.tar.br)',
     proves:
       "the downloaded artifact's sha256 is compared with the signed one: refused at download, before unpacking",
     tamper: async (f) => {
@@ -119,6 +125,19 @@ const CASES: TamperCase[] = [
     step: 'verify',
     message: /the signed manifest is for 1\.0\.0, not 2\.0\.\d/,
   },
+  {
+    name: 'a flipped bit in a .tar.gz artifact (published before brotli)',
+    proves: 'a release published as .tar.gz is checked the same way: refused at download, before unpacking',
+    format: 'gzip',
+    tamper: async (f) => {
+      const b = await readFile(f.artifact);
+      b[b.length >> 1] = (b[b.length >> 1] as number) ^ 0x01;
+      await writeFile(f.artifact, b);
+    },
+    code: 'artifact_mismatch',
+    step: 'download',
+    message: /the artifact does not match the signed manifest/,
+  },
 ];
 
 beforeAll(async () => {
@@ -137,8 +156,8 @@ afterAll(async () => {
 describe.sequential('tampered releases through ferry deploy', () => {
   it.each(CASES.map((c, i) => ({ ...c, version: `2.0.${i}` })))('$name', (c) =>
     recorded({ suite: SUITE, case: c.name, proves: c.proves }, async (note) => {
-      await env.publish(c.version);
-      await c.tamper(filesOf(c.version), c.version);
+      await env.publish(c.version, 'ok', c.format ?? 'brotli');
+      await c.tamper(filesOf(c.version, c.format), c.version);
       const r = await env.ferry('deploy', ENV_NAME, '--version', c.version);
       expect(r.code, r.stdout + r.stderr).toBe(ExitCode.Verification);
       const failure = new RegExp(`host1\\s+FAILED at ${c.step}: (.*)`).exec(r.stdout);

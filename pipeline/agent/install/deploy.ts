@@ -4,6 +4,7 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HookRun, HookSpec } from '../../hooks/spec';
+import { type ArtifactFormat, artifactExtension, artifactFormat } from '../../release/layout';
 import { checkVersion, parseManifest, type ReleaseManifest } from '../../release/manifest';
 import { verifyBytes } from '../../release/signing';
 import type { AgentContext } from '../context';
@@ -37,7 +38,11 @@ export interface DeployOptions {
   version: string;
   manifestUrl: string;
   signatureUrl: string;
-  artifactUrl: string;
+  /**
+   * The artifact's URL, or a function making it from the signed manifest's artifact.file (pull mode, where
+   * the agent presigns its own URLs and the name is .tar.br or, for an older release, .tar.gz).
+   */
+  artifactUrl: string | ((file: string) => Promise<string>);
   /** Where the pinned runtime can be fetched if this host lacks it (install/../runtime/install.ts). */
   runtime?: RuntimeSource;
   healthTimeoutSec?: number;
@@ -118,6 +123,16 @@ async function fetchVerifiedManifest(
       step: 'verify',
     });
   }
+  if (artifactFormat(manifest.artifact.file) === null) {
+    throw new AgentError(
+      'manifest_invalid',
+      `the signed manifest names the artifact ${manifest.artifact.file}: this agent unpacks .tar.br and .tar.gz only`,
+      {
+        step: 'verify',
+        remedy: 'publish the release with `ferry publish`, which names it <app>-<version>.tar.br',
+      },
+    );
+  }
   return manifest;
 }
 
@@ -132,16 +147,19 @@ async function fetchAndInstall(
 ) {
   const { paths, report, env } = ctx;
   const artifact = m.artifact as NonNullable<ReleaseManifest['artifact']>;
+  // Checked in fetchVerifiedManifest: the signed name decides the decompressor, never the bytes.
+  const format = artifactFormat(artifact.file) as ArtifactFormat;
   await mkdir(paths.tmp, { recursive: true });
   const suffix = `${o.version}-${randomSuffix()}`;
-  const download = join(paths.tmp, `download-${suffix}.tar.gz`);
+  const download = join(paths.tmp, `download-${suffix}${artifactExtension(format)}`);
   const staging = join(paths.tmp, `unpack-${suffix}`);
   try {
     await enterStep(paths, env, j, 'download');
-    report.step('download', { version: o.version, url: redactUrl(o.artifactUrl), size: artifact.size });
+    const url = typeof o.artifactUrl === 'string' ? o.artifactUrl : await o.artifactUrl(artifact.file);
+    report.step('download', { version: o.version, url: redactUrl(url), size: artifact.size });
     let got: { size: number; sha256: string };
     try {
-      got = await downloadToFile(o.artifactUrl, download, {
+      got = await downloadToFile(url, download, {
         maxBytes: artifact.size,
         onRetry: (r) => report.event('retry', { step: 'download', ...r }),
         onWritten: (n) => n * 2 >= artifact.size && crashIfAt('mid-download', env),
@@ -169,6 +187,7 @@ async function fetchAndInstall(
       ? Number(env.FERRY_AGENT_FAIL_WRITE_AFTER_BYTES)
       : NaN;
     const unpacked = await unpackArtifact(download, staging, {
+      format,
       maxBytes: cap,
       onFileWritten: (n) => n * 2 >= m.files.length && crashIfAt('mid-unpack', env),
       ...(Number.isSafeInteger(failAfter) && failAfter >= 0 ? { failWriteAfterBytes: failAfter } : {}),

@@ -1,8 +1,11 @@
 // Unpacks a release artifact without trusting it. A release holds regular files and directories only,
 // so every other entry type is refused rather than skipped, as are paths that are absolute or climb out
-// with "..". Decompressed bytes are counted before tar sees them: a gzip bomb stops at the cap, however
-// its bytes are spent (file bodies, padding, headers). Files are written with O_EXCL into a fresh staging
-// directory, so a duplicate entry cannot overwrite one already checked.
+// with "..". The caller names the compression (brotli or gzip, from the signed manifest's artifact.file):
+// it is never guessed from the bytes. Decompressed bytes are counted before tar sees them: a bomb stops at
+// the cap, however its bytes are spent (file bodies, padding, headers), and a gzip stream inside the
+// first is refused rather than handed to tar, which would unpack it past the count. Files are
+// written with O_EXCL into a fresh staging directory, so a duplicate entry cannot overwrite one already
+// checked.
 
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
@@ -10,12 +13,15 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { createBrotliDecompress, createGunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
+import type { ArtifactFormat } from '../../release/layout';
 import { isSafeRelativePath } from '../../release/manifest';
 import { AgentError } from '../errors';
 
 export interface UnpackLimits {
+  /** How the archive is compressed: from the signed manifest (artifact.file), never from the bytes. */
+  format: ArtifactFormat;
   /** Total decompressed bytes allowed (tar headers and padding included). */
   maxBytes: number;
   maxEntries?: number;
@@ -68,8 +74,9 @@ export async function unpackArtifact(
     failure ??= err;
   };
 
-  // strict: a bad checksum or malformed header is an error, not a warning to step over.
-  const parser = new Parser({ strict: true });
+  // strict: a bad checksum or malformed header is an error, not a warning to step over. zstd: false stops
+  // tar sniffing a zstd stream; gzip it always sniffs, so the first bytes are checked below.
+  const parser = new Parser({ strict: true, zstd: false });
   parser.on('error', (err: Error) => fail(unsafe(`not a valid tar archive (${err.message})`)));
   parser.on('ignoredEntry', (entry: ReadEntry) =>
     fail(unsafe(`unsupported entry type ${entry.type} at ${entry.path}`)),
@@ -102,12 +109,21 @@ export async function unpackArtifact(
   });
 
   const source = createReadStream(archive);
-  const gunzip = createGunzip();
-  source.pipe(gunzip);
-  source.on('error', (err) => gunzip.destroy(err));
+  const decompress = limits.format === 'brotli' ? createBrotliDecompress() : createGunzip();
+  source.pipe(decompress);
+  source.on('error', (err) => decompress.destroy(err));
   let bytes = 0;
+  // The first 2 decompressed bytes, however they are chunked: gzip's magic there is a gzip stream that
+  // tar's parser would follow on its own.
+  let head = Buffer.alloc(0);
   try {
-    for await (const chunk of gunzip) {
+    for await (const chunk of decompress) {
+      if (head.length < 2) {
+        head = Buffer.concat([head, (chunk as Buffer).subarray(0, 2 - head.length)]);
+        if (head[0] === 0x1f && head[1] === 0x8b) {
+          throw unsafe(`a compressed stream inside the ${limits.format} stream (a release is one tar)`);
+        }
+      }
       bytes += (chunk as Buffer).length;
       if (bytes > limits.maxBytes) {
         throw new AgentError(
@@ -124,9 +140,9 @@ export async function unpackArtifact(
     }
   } catch (err) {
     source.destroy();
-    gunzip.destroy();
+    decompress.destroy();
     if (err instanceof AgentError) throw err;
-    throw unsafe(`not a gzip archive (${(err as Error).message})`);
+    throw unsafe(`not a ${limits.format} archive (${(err as Error).message})`);
   }
   if (!failure) {
     const ended = once(parser, 'end');

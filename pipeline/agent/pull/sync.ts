@@ -10,7 +10,7 @@ import type { HostSyncStatus, SyncResult } from '../../channels/host-status';
 import { CredentialsError } from '../../credentials/ecs-metadata';
 import { OssRequestError } from '../../credentials/oss-object';
 import { envLockKey } from '../../deploy/env-lock';
-import { channelKey, releaseKeys } from '../../release/layout';
+import { artifactKey, channelKey, releaseKeys } from '../../release/layout';
 import type { AgentContext } from '../context';
 import { AgentError, errorJson } from '../errors';
 import { appendHistory, readHistory, readState } from '../host/state';
@@ -160,16 +160,21 @@ async function converge(
   }
 
   const keys = releaseKeys(prefix, pull.app, channel.version);
-  const [manifestUrl, signatureUrl, artifactUrl] = await readRegistry(
-    () =>
-      Promise.all([keys.manifest, keys.signature, keys.artifact].map((k) => registry.url(k, pull.urlTtlSec))),
+  const [manifestUrl, signatureUrl] = await readRegistry(
+    () => Promise.all([keys.manifest, keys.signature].map((k) => registry.url(k, pull.urlTtlSec))),
     'release URLs',
   );
   const outcome = await deploy(ctx, {
     version: channel.version,
     manifestUrl: manifestUrl as string,
     signatureUrl: signatureUrl as string,
-    artifactUrl: artifactUrl as string,
+    // The artifact's name (.tar.br, or .tar.gz for an older release) is in the signed manifest, read
+    // inside deploy: its URL is made once that is verified.
+    artifactUrl: (file) =>
+      readRegistry(
+        () => registry.url(artifactKey(prefix, pull.app, channel.version, file), pull.urlTtlSec),
+        'the artifact URL',
+      ),
     // The runtime key is in the signed manifest, read inside deploy: a URL is made once it is known.
     runtime: (key) => readRegistry(() => registry.url(key, pull.urlTtlSec), 'the runtime URL'),
     healthTimeoutSec: o.healthTimeoutSec ?? pull.healthTimeoutSec,

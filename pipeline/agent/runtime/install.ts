@@ -93,11 +93,14 @@ export async function ensureRuntime(
         },
       );
     }
-    await unpackArtifact(download, staging, { maxBytes: MAX_UNPACKED, maxEntries: 100 }).catch(
-      (err: unknown) => {
-        throw isDiskFull(err) ? diskFullError(err, 'unpack', paths.root) : err;
-      },
-    );
+    // Runtimes stay gzip whatever the release is: the bare-host bootstrap unpacks them with tar -xzf.
+    await unpackArtifact(download, staging, {
+      format: 'gzip',
+      maxBytes: MAX_UNPACKED,
+      maxEntries: 100,
+    }).catch((err: unknown) => {
+      throw isDiskFull(err) ? diskFullError(err, 'unpack', paths.root) : err;
+    });
     await chmod(runtimeNodePath(staging), 0o555).catch((err: unknown) => {
       throw new AgentError(
         'release_mismatch',

@@ -8,8 +8,8 @@ import { runtimeJson, runtimeLines } from '../runtime-output';
 export const command: Command = {
   usage: 'ferry build [--version V] [--out DIR] [--no-cache]',
   help: `Bundles app.entry with ncc and packs a reproducible release artifact:
-  <out>/<app>-<version>.tar.gz holding app/index.js (+ assets) and manifest.json, and beside it
-  <out>/<app>-<version>.js.map, the bundle's source map (published as its own object; hosts never get it).
+  <out>/<app>-<version>.tar.br (brotli) holding app/index.js (+ assets) and manifest.json, and beside it
+  <out>/<app>-<version>.js.map.gz, the bundle's source map (published as its own object; hosts never get it).
 The manifest also records the npm packages in the bundle with their licences (from the lockfile) and the
 app's settings (app.port, app.env, each environment's service and health): what \`ferry diff\` compares.
 Two builds of the same commit give the same bytes (timestamps come from SOURCE_DATE_EPOCH or the commit).

@@ -28,15 +28,16 @@ ${PROJECT_KEY_FILE} next to releases.yaml (what \`ferry init\` creates), and mus
 
 options:
       --version V               version to build (or that --artifact must hold)
-      --artifact PATH           publish this .tar.gz from \`ferry build\` instead of building (its
-                                source map, <app>-<version>.js.map, must be beside it)
+      --artifact PATH           publish this .tar.br from \`ferry build\` instead of building (its
+                                source map, <app>-<version>.js.map.gz, must be beside it); a
+                                .tar.gz from an older ferry build publishes as .tar.gz
       --no-cache                run ncc even if the bundle cache holds this tree's bundle
       --multipart-threshold N   upload in parts above this size (default 8MiB; also
                                 FERRY_MULTIPART_THRESHOLD); accepts bytes or 512KiB, 8MiB, ...
 
 examples:
   FERRY_SIGNING_KEY_FILE=~/.config/ferry/signing.pem ferry publish
-  ferry publish --artifact dist/ferry-storage-1.4.0.tar.gz --json`,
+  ferry publish --artifact dist/ferry-storage-1.4.0.tar.br --json`,
   options: {
     version: { type: 'string' },
     artifact: { type: 'string' },

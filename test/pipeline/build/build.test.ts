@@ -74,7 +74,7 @@ describe('ferry build (fixture app)', () => {
       expect(e?.bytes.length).toBe(f.size);
     }
     expect(entries.every((e) => e.mtime === 1_700_000_000 && e.uid === 0 && e.uname === '')).toBe(true);
-    expect(first.path.endsWith('/dist/fixture-1.0.0.tar.gz')).toBe(true);
+    expect(first.path.endsWith('/dist/fixture-1.0.0.tar.br')).toBe(true);
   });
 
   it('runs from the extracted artifact with no node_modules', async () => {

@@ -11,9 +11,9 @@ import { formatBytes } from '../../../pipeline/cli/io';
 import { loadConfig } from '../../../pipeline/config/load';
 import { writeEnvRecord } from '../../../pipeline/registry/env-record';
 import { LocalRegistry } from '../../../pipeline/registry/local';
-import { releaseKeys } from '../../../pipeline/release/layout';
 import { generateSigningKeyPair, keyIdOf, loadPrivateKey } from '../../../pipeline/release/signing';
 import { PEM_BEGIN, PEM_END } from '../../fixtures/fake-credentials';
+import { artifactKeyOf } from '../../fixtures/releases';
 import { type OssServer, startOssServer } from '../../support/oss-server/index';
 import { type FixtureApp, makeFixtureApp } from '../build/fixture-app';
 import { syntheticArtifact } from '../publish/synthetic';
@@ -102,14 +102,14 @@ describe('build, publish, releases, verify with the local registry', () => {
     const sha = p.json<{ sha256: string }>().sha256;
     expect(p.stderr.split('\n').map((l) => l.replace(/\(.*\)$/, '(…)'))).toEqual([
       'bundling app/server.ts with ncc',
-      'built dist/fixture-3.0.0.tar.gz (…)',
-      'uploading releases/fixture/3.0.0/fixture-3.0.0.tar.gz',
+      'built dist/fixture-3.0.0.tar.br (…)',
+      'uploading releases/fixture/3.0.0/fixture-3.0.0.tar.br',
       'uploading releases/fixture/3.0.0/fixture-3.0.0.js.map.gz',
       'uploading releases/fixture/3.0.0/manifest.json.sig',
       'uploading releases/fixture/3.0.0/manifest.json',
       'updating the index',
       `published fixture 3.0.0 to ${join(app.root, '.ferry/registry')}`,
-      '  artifact  releases/fixture/3.0.0/fixture-3.0.0.tar.gz',
+      '  artifact  releases/fixture/3.0.0/fixture-3.0.0.tar.br',
       `  size      ${formatBytes(p.json<{ size: number }>().size)} (…)`,
       `  sha256    ${sha}`,
       '',
@@ -117,7 +117,7 @@ describe('build, publish, releases, verify with the local registry', () => {
     expect(p.code).toBe(0);
     expect(p.json()).toMatchObject({ ok: true, status: 'published', version: '3.0.0' });
 
-    const again = await ferry(['publish', '--artifact', 'dist/fixture-3.0.0.tar.gz'], {
+    const again = await ferry(['publish', '--artifact', 'dist/fixture-3.0.0.tar.br'], {
       cwd: app.root,
       env: env(),
     });
@@ -154,8 +154,7 @@ describe('build, publish, releases, verify with the local registry', () => {
     expect(c.code).toBe(1);
     expect(c.stderr).toMatch(/^error: version 3\.0\.0 is already published with different contents/);
 
-    const keys = releaseKeys('releases', 'fixture', '3.0.0');
-    const file = join(app.root, '.ferry/registry', keys.artifact);
+    const file = join(app.root, '.ferry/registry', artifactKeyOf('releases', 'fixture', '3.0.0'));
     const bytes = await readFile(file);
     bytes[100] = (bytes[100] as number) ^ 0xff;
     await writeFile(file, bytes);

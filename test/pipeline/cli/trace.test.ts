@@ -31,7 +31,7 @@ beforeAll(async () => {
   expect(p.code, p.stderr).toBe(0);
   // Unpacked as a host would: <root>/releases/1.0.0/, then crashed.
   const dir = join(app.root, 'host', 'releases', '1.0.0');
-  for (const e of await readArtifact(join(app.root, 'dist', 'tracer-1.0.0.tar.gz'))) {
+  for (const e of await readArtifact(join(app.root, 'dist', 'tracer-1.0.0.tar.br'))) {
     if (e.type !== 'file') continue;
     await mkdir(join(dir, e.path, '..'), { recursive: true });
     await writeFile(join(dir, e.path), e.bytes);

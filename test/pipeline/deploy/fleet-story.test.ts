@@ -144,7 +144,7 @@ ${fleetHostsYaml(fleet, ports)}`,
       const r = await ferry('deploy', 'fleet', '--version', '1.0.0');
       expect(r.code, r.stdout + r.stderr).toBe(0);
       for (const p of ports) expect(await versionOn(p)).toBe('1.0.0');
-      const artifactGets = oss.log.filter((e) => e.method === 'GET' && e.key.endsWith('.tar.gz'));
+      const artifactGets = oss.log.filter((e) => e.method === 'GET' && e.key.endsWith('.tar.br'));
       expect(artifactGets.map((e) => e.port)).toEqual(['internal', 'internal', 'internal']);
       expect(artifactGets.every((e) => e.status === 200)).toBe(true);
     });

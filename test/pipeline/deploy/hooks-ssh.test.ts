@@ -33,7 +33,7 @@ describeIf(
     const ferry = (...argv: string[]) => runFerry(configFile, argv, { env, cwd: dir });
     const publish = async (version: string) => {
       const files = fakeAppFiles('ok');
-      const file = join(dir, `${FIXTURE_APP}-${version}.tar.gz`);
+      const file = join(dir, `${FIXTURE_APP}-${version}.tar.br`);
       await writeFile(file, await packArtifact(innerManifest(FIXTURE_APP, version, files), files));
       const r = await ferry('publish', '--artifact', file);
       expect(r.code, r.stderr).toBe(0);

@@ -83,7 +83,7 @@ ${fleetHostsYaml(fleet, ports)}`,
       // The fake app, packed as `ferry build` would, published with `ferry publish --artifact`.
       const files = fakeAppFiles();
       await mkdir(join(dir, 'dist'));
-      const artifact = join(dir, 'dist', `${FIXTURE_APP}-1.0.0.tar.gz`);
+      const artifact = join(dir, 'dist', `${FIXTURE_APP}-1.0.0.tar.br`);
       await writeFile(artifact, await packArtifact(innerManifest(FIXTURE_APP, '1.0.0', files), files));
       const publish = await ferry('publish', '--artifact', artifact);
       expect(publish.code, publish.stderr).toBe(0);

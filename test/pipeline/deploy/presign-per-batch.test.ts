@@ -4,8 +4,7 @@
 // before batch 2 downloads, so only fresh ones can succeed.
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { releaseKeys } from '../../../pipeline/release/layout';
-import { FIXTURE_APP } from '../../fixtures/releases';
+import { artifactKeyOf, FIXTURE_APP } from '../../fixtures/releases';
 import { answers } from '../../reliability/support/host-checks';
 import { ENV_NAME, type LocalEnv, startLocalEnv } from '../../reliability/support/local-env';
 import { type OssServer, startOssServer } from '../../support/oss-server';
@@ -45,7 +44,7 @@ describe('presigned URLs in a rollout of 3 batches', () => {
     for (const h of env.hosts)
       expect(await answers(h.port), h.name).toEqual({ health: 200, version: '2.0.0' });
 
-    const artifact = releaseKeys(env.prefix, FIXTURE_APP, '2.0.0').artifact;
+    const artifact = artifactKeyOf(env.prefix, FIXTURE_APP, '2.0.0');
     const gets = oss.log.filter((e) => e.port === 'internal' && e.method === 'GET' && e.key === artifact);
     expect(gets.map((e) => e.status)).toEqual([200, 200, 200]);
     // The premise: the last host fetched more than a URL's lifetime after the first one did, so a URL

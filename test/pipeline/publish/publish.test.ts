@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type BuildResult, buildRelease } from '../../../pipeline/build/build';
 import { loadConfig } from '../../../pipeline/config/load';
 import type { RegistryConfig } from '../../../pipeline/config/resolve';
-import { ConfigError, FerryError, VerificationError } from '../../../pipeline/errors';
+import { ConfigError, FerryError, UsageError, VerificationError } from '../../../pipeline/errors';
 import { ExitCode } from '../../../pipeline/exit-codes';
 import { publishRelease } from '../../../pipeline/publish/publish';
 import { verifyPublished } from '../../../pipeline/publish/verify';
@@ -14,6 +14,7 @@ import { readIndex } from '../../../pipeline/registry/release-index';
 import { releaseKeys } from '../../../pipeline/release/layout';
 import { generateSigningKeyPair } from '../../../pipeline/release/signing';
 import { FAKE_ACCESS_KEY_ID } from '../../fixtures/fake-credentials';
+import { artifactKeyOf } from '../../fixtures/releases';
 import { type FixtureApp, makeFixtureApp } from '../build/fixture-app';
 import { type Backend, openBackend, ossConfig, ossRegistryFor } from '../registry/backends';
 import { configFor, syntheticArtifact } from './synthetic';
@@ -77,7 +78,7 @@ describe.each(['local', 'oss'] as const)('publish to the %s registry', (name) =>
     if (b.oss) {
       const puts = b.oss.log.filter((e) => e.method === 'PUT' && e.status === 200).map((e) => e.key);
       expect(puts).toEqual([
-        keys.artifact,
+        artifactKeyOf('releases', 'fixture', '1.0.0'),
         keys.sourceMap,
         keys.signature,
         keys.manifest,
@@ -131,6 +132,38 @@ describe.each(['local', 'oss'] as const)('publish to the %s registry', (name) =>
     ]);
   });
 
+  it('publishes a .tar.gz from a ferry build before brotli under its own name, and it verifies', async () => {
+    const path = await syntheticArtifact(join(scratch, name), { version: '1.2.0', format: 'gzip' });
+    expect(path).toMatch(/fixture-1\.2\.0\.tar\.gz$/);
+    const r = await publish(path);
+    expect(r.manifest.artifact?.file).toBe('fixture-1.2.0.tar.gz');
+    expect(r.keys.artifact).toBe('releases/fixture/1.2.0/fixture-1.2.0.tar.gz');
+    expect(await b.registry.head(artifactKeyOf('releases', 'fixture', '1.2.0', 'brotli'))).toBeNull();
+    expect(await verifyPublished(b.registry, 'releases', 'fixture', '1.2.0', key.publicKey)).toMatchObject({
+      ok: true,
+      manifest: { artifact: { file: 'fixture-1.2.0.tar.gz' } },
+    });
+  });
+
+  it('refuses an artifact named neither .tar.br nor .tar.gz (usage, exit 2), or whose bytes its name misstates', async () => {
+    const path = await syntheticArtifact(join(scratch, name, 'odd'), { version: '1.3.0' });
+    const odd = join(scratch, name, 'odd', 'fixture-1.3.0.tgz');
+    await writeFile(odd, await readFile(path));
+    const err = await publish(odd).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toBe(
+      'fixture-1.3.0.tgz is neither a .tar.br nor a .tar.gz (ferry build writes <app>-<version>.tar.br)',
+    );
+    const lying = join(scratch, name, 'odd', 'fixture-1.3.0.tar.gz');
+    await writeFile(lying, await readFile(path));
+    const wrong = await publish(lying).catch((e: unknown) => e);
+    expect(wrong).toBeInstanceOf(FerryError);
+    expect((wrong as Error).message).toMatch(
+      /fixture-1\.3\.0\.tar\.gz is not a ferry release artifact: not a gzip archive/,
+    );
+    expect(await b.registry.list('releases/fixture/1.3.0/')).toEqual([]);
+  });
+
   it('refuses a signing key that does not match signing.publicKey, before uploading', async () => {
     const other = generateSigningKeyPair();
     const path = await syntheticArtifact(join(scratch, name), { version: '2.0.0' });
@@ -181,7 +214,7 @@ describe.each(['local', 'oss'] as const)('publish to the %s registry', (name) =>
     expect((missing as Error).message).toBe(`the source map ${mapFile} is missing`);
     expect((missing as FerryError).remedy).toMatch(/writes fixture-2\.3\.0\.js\.map\.gz beside the artifact/);
 
-    for (const k of [keys.artifact, keys.sourceMap, keys.manifest])
+    for (const k of [artifactKeyOf('releases', 'fixture', '2.3.0'), keys.sourceMap, keys.manifest])
       expect(await b.registry.head(k)).toBeNull();
   });
 });

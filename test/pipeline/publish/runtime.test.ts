@@ -14,6 +14,7 @@ import { readIndex, updateIndex } from '../../../pipeline/registry/release-index
 import { releaseKeys } from '../../../pipeline/release/layout';
 import { generateSigningKeyPair } from '../../../pipeline/release/signing';
 import { prepareRuntime } from '../../../pipeline/runtime/prepare';
+import { artifactKeyOf } from '../../fixtures/releases';
 import {
   NODE_22,
   NODE_24,
@@ -100,7 +101,7 @@ describeIf(requireTestRuntimes(), 'publishing with a runtime', () => {
       if (b.oss) {
         expect(written()).toEqual([
           x64?.key,
-          keys.artifact,
+          artifactKeyOf('releases', 'fixture', '1.0.0'),
           keys.signature,
           keys.manifest,
           'releases/fixture/index.json',

@@ -4,10 +4,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { sha256 } from '../../../pipeline/build/hash';
-import { createTarGz } from '../../../pipeline/build/tar';
+import { createTarBr, createTarGz } from '../../../pipeline/build/tar';
 import { parseConfig } from '../../../pipeline/config/load';
 import type { FerryConfig, RegistryConfig } from '../../../pipeline/config/resolve';
-import { artifactName, sourceMapName } from '../../../pipeline/release/layout';
+import { type ArtifactFormat, artifactName, sourceMapName } from '../../../pipeline/release/layout';
 import { MANIFEST_SCHEMA, type ReleaseManifest, serializeManifest } from '../../../pipeline/release/manifest';
 
 export async function syntheticArtifact(
@@ -19,6 +19,8 @@ export async function syntheticArtifact(
     manifestPatch?: Partial<ReleaseManifest>;
     /** A source map for app/index.js, gzipped and written beside the artifact as `ferry build` does. */
     sourceMap?: string;
+    /** brotli (default) as `ferry build` packs now; gzip as it packed before. */
+    format?: ArtifactFormat;
   },
 ): Promise<string> {
   const name = opts.name ?? 'fixture';
@@ -43,11 +45,10 @@ export async function syntheticArtifact(
     manifest.sourceMap = { file, for: 'app/index.js', size: map.length, sha256: sha256(map) };
     await writeFile(join(dir, file), map);
   }
-  const path = join(dir, artifactName(name, opts.version));
-  await writeFile(
-    path,
-    createTarGz([...files, { path: 'manifest.json', bytes: serializeManifest(manifest) }], 0),
-  );
+  const format = opts.format ?? 'brotli';
+  const path = join(dir, artifactName(name, opts.version, format));
+  const pack = format === 'brotli' ? createTarBr : createTarGz;
+  await writeFile(path, pack([...files, { path: 'manifest.json', bytes: serializeManifest(manifest) }], 0));
   return path;
 }
 

@@ -38,6 +38,8 @@ beforeAll(async () => {
   registry = new LocalRegistry(regDir);
   await publishFakeApp(regDir, key, '1.0.0');
   await publishFakeApp(regDir, key, '2.0.0');
+  // As published before artifacts were brotli: storage-3.0.0.tar.gz.
+  await publishFakeApp(regDir, key, '3.0.0', 'ok', 'storage', undefined, 'gzip');
 });
 
 afterAll(async () => {
@@ -68,7 +70,10 @@ describe('agent sync with a local registry', () => {
     const r = await sync();
     expect(r.code, r.stderr).toBe(0);
     expect(r.result).toMatchObject({ ok: true, result: 'ok', changed: true, current: '1.0.0' });
-    expect(r.events.find((e) => e.step === 'download')?.url).toMatch(/^file:\/\//);
+    // The artifact's URL is made from the name the signed manifest gives: .tar.br for a new release.
+    expect(r.events.find((e) => e.step === 'download')?.url).toMatch(
+      /^file:\/\/.*\/storage-1\.0\.0\.tar\.br$/,
+    );
     expect(await servedVersion(host.port)).toBe('1.0.0');
     const status = parseHostStatus(
       (await registry.get(hostStatusKey('releases', 'storage', 'prod', 'web-1')))!,
@@ -96,6 +101,21 @@ describe('agent sync with a local registry', () => {
       await held.release();
     }
     expect((await sync()).result).toMatchObject({ ok: true, changed: true, current: '2.0.0' });
+  });
+
+  it('converges to a release published as .tar.gz, and from it to a .tar.br one, by the names their manifests sign', async () => {
+    await promote('3.0.0');
+    const old = await sync();
+    expect(old.result, old.stderr).toMatchObject({ ok: true, changed: true, current: '3.0.0' });
+    expect(old.events.find((e) => e.step === 'download')?.url).toMatch(/\/storage-3\.0\.0\.tar\.gz$/);
+    expect(await servedVersion(host.port)).toBe('3.0.0');
+
+    await promote('2.0.0');
+    const back = await sync();
+    expect(back.result, back.stderr).toMatchObject({ ok: true, changed: true, current: '2.0.0' });
+    // 2.0.0 is still on disk: reused, not downloaded again.
+    expect(back.events.find((e) => e.step === 'download')).toMatchObject({ reused: true });
+    expect(await servedVersion(host.port)).toBe('2.0.0');
   });
 
   it("refuses another environment's channel copied over this one", async () => {

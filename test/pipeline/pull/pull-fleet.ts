@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostPaths } from '../../../pipeline/agent/host/paths';
-import { channelKey, hostStatusKey, releaseKeys } from '../../../pipeline/release/layout';
+import { type ArtifactFormat, channelKey, hostStatusKey } from '../../../pipeline/release/layout';
 import { generateSigningKeyPair } from '../../../pipeline/release/signing';
 import { type AgentRun, destroyHost, freePort, runAgent } from '../../fixtures/agent-host';
 import type { FakeAppVariant } from '../../fixtures/fake-app';
@@ -37,7 +37,8 @@ export interface PullFleet {
   env: Record<string, string | undefined>;
   ferry(...argv: string[]): Promise<Run>;
   /** Puts a fixture release (signed manifest, signature, artifact) into the bucket. */
-  seed(version: string, variant?: FakeAppVariant): Promise<void>;
+  /** Publishes the fake app into the bucket; `format` gzip makes a release as published before brotli. */
+  seed(version: string, variant?: FakeAppVariant, format?: ArtifactFormat): Promise<void>;
   /** `agent sync` on a host, from the bundle `ferry setup` installed there. */
   sync(host: PullHost, ...extra: string[]): Promise<AgentRun>;
   syncAll(): Promise<AgentRun[]>;
@@ -101,9 +102,8 @@ ${hosts.map((h) => `      - { name: ${h.name}, appPort: ${h.port} }`).join('\n')
     keys,
     env,
     ferry: (...argv) => ferry(['-c', configFile, ...argv], { cwd: dir, env }),
-    async seed(version, variant = 'ok') {
-      await publishFakeApp(staging, keys, version, variant, APP);
-      const k = releaseKeys(PREFIX, APP, version);
+    async seed(version, variant = 'ok', format = 'brotli') {
+      const k = (await publishFakeApp(staging, keys, version, variant, APP, undefined, format)).keys;
       for (const key of [k.artifact, k.signature, k.manifest]) {
         oss.putObject(key, await readFile(join(staging, key)));
       }

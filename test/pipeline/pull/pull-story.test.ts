@@ -16,12 +16,17 @@ import { APP, ENV, type PullFleet, startPullFleet } from './pull-fleet';
 let fleet: PullFleet;
 const served = () => Promise.all(fleet.hosts.map((h) => servedVersion(h.port)));
 const artifactGets = (version: string) =>
-  fleet.oss.log.filter((e) => e.method === 'GET' && e.key.endsWith(`${APP}-${version}.tar.gz`));
+  fleet.oss.log.filter(
+    (e) =>
+      e.method === 'GET' &&
+      (e.key.endsWith(`${APP}-${version}.tar.br`) || e.key.endsWith(`${APP}-${version}.tar.gz`)),
+  );
 
 beforeAll(async () => {
   fleet = await startPullFleet(3);
   await Promise.all([
-    fleet.seed('1.0.0'),
+    // 1.0.0 as published before artifacts were brotli: the hosts converge to it and on to .tar.br ones.
+    fleet.seed('1.0.0', 'ok', 'gzip'),
     fleet.seed('2.0.0'),
     fleet.seed('3.0.0', 'unhealthy'),
     fleet.seed('4.0.0'),
@@ -69,6 +74,7 @@ describe('pull mode on three hosts', () => {
     expect(await served()).toEqual(['1.0.0', '1.0.0', '1.0.0']);
     const gets = artifactGets('1.0.0');
     expect(gets.map((e) => e.port)).toEqual(['internal', 'internal', 'internal']);
+    expect(gets.every((e) => e.key.endsWith('.tar.gz'))).toBe(true);
     // Every host request was signed with the STS credentials the metadata service issued.
     const hostIds = new Set(fleet.oss.log.filter((e) => e.port === 'internal').map((e) => e.accessKeyId));
     expect(hostIds).toEqual(new Set([fleet.meta.current.AccessKeyId]));
@@ -78,6 +84,8 @@ describe('pull mode on three hosts', () => {
     expect((await fleet.ferry('promote', '2.0.0', ENV)).code).toBe(0);
     for (const r of await fleet.syncAll()) expect(r.result).toMatchObject({ ok: true, changed: true });
     expect(await served()).toEqual(['2.0.0', '2.0.0', '2.0.0']);
+    const gets = artifactGets('2.0.0');
+    expect(gets.map((e) => e.key.endsWith('.tar.br') && e.status)).toEqual([200, 200, 200]);
     const again = await fleet.sync(fleet.hosts[1]!);
     expect(again.result).toMatchObject({ ok: true, result: 'ok', changed: false, current: '2.0.0' });
   });

@@ -8,14 +8,22 @@ import { publishRelease } from '../../../pipeline/publish/publish';
 import { verifyPublished } from '../../../pipeline/publish/verify';
 import { LocalRegistry } from '../../../pipeline/registry/local';
 import { releaseKeys } from '../../../pipeline/release/layout';
+import { type ReleaseManifest, serializeManifest } from '../../../pipeline/release/manifest';
 import { generateSigningKeyPair, serializeSignature, signBytes } from '../../../pipeline/release/signing';
+import { artifactKeyOf } from '../../fixtures/releases';
 import { configFor, syntheticArtifact } from '../publish/synthetic';
 
 const key = generateSigningKeyPair();
 let dir: string;
 let registry: LocalRegistry;
-const keys = releaseKeys('releases', 'fixture', '1.0.0');
-const keysB = releaseKeys('releases', 'fixture', '1.0.1');
+const keys = {
+  ...releaseKeys('releases', 'fixture', '1.0.0'),
+  artifact: artifactKeyOf('releases', 'fixture', '1.0.0'),
+};
+const keysB = {
+  ...releaseKeys('releases', 'fixture', '1.0.1'),
+  artifact: artifactKeyOf('releases', 'fixture', '1.0.1'),
+};
 const original = new Map<string, Buffer>();
 
 beforeAll(async () => {
@@ -69,6 +77,24 @@ describe('verifying a published release', () => {
   it('catches a truncated artifact: size mismatch', async () => {
     await registry.put(keys.artifact, (original.get(keys.artifact) as Buffer).subarray(0, 10));
     expect(await verify()).toEqual({ ok: false, reason: expect.stringMatching(/^artifact size mismatch/) });
+  });
+
+  it('catches a signed manifest naming an artifact no host can unpack', async () => {
+    const m = JSON.parse((original.get(keys.manifest) as Buffer).toString()) as ReleaseManifest;
+    const edited = serializeManifest({
+      ...m,
+      artifact: {
+        ...(m.artifact as NonNullable<ReleaseManifest['artifact']>),
+        file: 'fixture-1.0.0.tar.zst',
+      },
+    });
+    await registry.put(keys.manifest, edited);
+    await registry.put(keys.signature, serializeSignature(signBytes(edited, key.privateKeyPem)));
+    expect(await verify()).toEqual({
+      ok: false,
+      reason:
+        'manifest names the artifact fixture-1.0.0.tar.zst, which hosts cannot unpack (.tar.br or .tar.gz)',
+    });
   });
 
   it('catches an edited manifest: the signature no longer matches', async () => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { type HostPaths, hostPaths } from '../../../pipeline/agent/host/paths';
 import { isProcessAlive } from '../../../pipeline/agent/host/proc';
 import { main } from '../../../pipeline/cli/main';
+import { type ArtifactFormat, artifactName } from '../../../pipeline/release/layout';
 import { generateSigningKeyPair } from '../../../pipeline/release/signing';
 import { freePort, REPO } from '../../fixtures/agent-host';
 import type { FakeAppVariant } from '../../fixtures/fake-app';
@@ -53,8 +54,11 @@ export interface LocalEnv {
       onLine?: (line: string, child: ChildProcess) => void;
     },
   ): Promise<CliRun>;
-  /** Packs the fake app as `version` and publishes it through `ferry publish --artifact`. */
-  publish(version: string, variant?: FakeAppVariant): Promise<void>;
+  /**
+   * Packs the fake app as `version` and publishes it through `ferry publish --artifact`: packed as `ferry
+   * build` packs (.tar.br), or as it packed before brotli (`format` gzip: published as .tar.gz).
+   */
+  publish(version: string, variant?: FakeAppVariant, format?: ArtifactFormat): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -163,10 +167,14 @@ ${hosts.map((h) => `      - name: ${h.name}\n        appPort: ${h.port}`).join('
       child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
     });
 
-  const publish = async (version: string, variant: FakeAppVariant = 'ok') => {
+  const publish = async (
+    version: string,
+    variant: FakeAppVariant = 'ok',
+    format: ArtifactFormat = 'brotli',
+  ) => {
     const files = fakeAppFiles(variant);
-    const artifact = await packArtifact(innerManifest(FIXTURE_APP, version, files), files);
-    const file = join(dir, 'dist', `${FIXTURE_APP}-${version}.tar.gz`);
+    const artifact = await packArtifact(innerManifest(FIXTURE_APP, version, files), files, format);
+    const file = join(dir, 'dist', artifactName(FIXTURE_APP, version, format));
     await mkdir(join(dir, 'dist'), { recursive: true });
     await writeFile(file, artifact);
     const r = await ferry('publish', '--artifact', file);

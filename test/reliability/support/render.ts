@@ -40,7 +40,7 @@ const SECTIONS: { suite: Suite; title: string; file: string; intro: string }[] =
     title: 'Malicious archives',
     file: 'archives.test.ts',
     intro:
-      'Hand-made tar entries, validly signed so they pass verify and download and reach the unpacker. Each is refused at unpack (exit 5); a sentinel folder beside the host, where the escapes aim, stays empty; staging and download are removed; 1.0.0 keeps serving.',
+      'Hand-made tar entries, brotli-compressed as `ferry build` writes releases (the bomb also as gzip, as releases published before were), validly signed so they pass verify and download and reach the unpacker. Each is refused at unpack (exit 5); a sentinel folder beside the host, where the escapes aim, stays empty; staging and download are removed; 1.0.0 keeps serving.',
   },
   {
     suite: 'registry-faults',

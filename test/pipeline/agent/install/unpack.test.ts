@@ -1,14 +1,16 @@
-// Malicious and broken archives against the unpacker: each is refused with a reason, and nothing lands
-// outside the staging directory.
+// Malicious and broken archives against the unpacker, in both compressions a release may have (brotli, and
+// gzip for releases published before it): each is refused with a reason, and nothing lands outside the
+// staging directory.
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AgentError } from '../../../../pipeline/agent/errors';
 import { unpackArtifact } from '../../../../pipeline/agent/install/unpack';
-import { type CraftEntry, craftTarGz, zeroBomb } from '../../../fixtures/tar-craft';
+import type { ArtifactFormat } from '../../../../pipeline/release/layout';
+import { type CraftEntry, craftArchive, craftTar, zeroBomb } from '../../../fixtures/tar-craft';
 
 let work: string;
 let staging: string;
@@ -24,14 +26,21 @@ afterEach(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-async function unpack(bytes: Buffer, maxBytes = 10 * 1024 * 1024) {
-  const archive = join(work, 'artifact.tar.gz');
+async function unpack(bytes: Buffer, format: ArtifactFormat, maxBytes = 10 * 1024 * 1024) {
+  // One name for both: the format given decides, never the file name or the bytes.
+  const archive = join(work, 'artifact');
   await writeFile(archive, bytes);
-  return unpackArtifact(archive, staging, { maxBytes });
+  return unpackArtifact(archive, staging, { format, maxBytes });
 }
 
-async function refused(bytes: Buffer, code: string, reason: RegExp, maxBytes?: number) {
-  const err = await unpack(bytes, maxBytes).then(
+async function refused(
+  bytes: Buffer,
+  format: ArtifactFormat,
+  code: string,
+  reason: RegExp,
+  maxBytes?: number,
+) {
+  const err = await unpack(bytes, format, maxBytes).then(
     () => null,
     (e: unknown) => e,
   );
@@ -45,8 +54,7 @@ async function outsideStaging(): Promise<string[]> {
   const found: string[] = [];
   for (const name of await readdir(work, { recursive: true })) {
     const n = String(name);
-    if (n === 'artifact.tar.gz' || n === 'a' || n === join('a', 'b') || n === join('a', 'b', 'staging'))
-      continue;
+    if (n === 'artifact' || n === 'a' || n === join('a', 'b') || n === join('a', 'b', 'staging')) continue;
     if (n.startsWith(join('a', 'b', 'staging') + '/')) continue;
     found.push(n);
   }
@@ -59,9 +67,12 @@ const ok: CraftEntry[] = [
   { path: 'app/index.js', body: 'export {};\n' },
 ];
 
-describe('unpackArtifact', () => {
+describe.each(['brotli', 'gzip'] as const)('unpackArtifact, %s', (format) => {
   it('unpacks regular files and directories', async () => {
-    const res = await unpack(craftTarGz([...ok, { path: './app/assets/x.txt', body: 'x' }]));
+    const res = await unpack(
+      craftArchive([...ok, { path: './app/assets/x.txt', body: 'x' }], format),
+      format,
+    );
     expect(res.files.sort()).toEqual(['app/assets/x.txt', 'app/index.js', 'manifest.json']);
     expect(await readFile(join(staging, 'app', 'index.js'), 'utf8')).toBe('export {};\n');
   });
@@ -85,17 +96,21 @@ describe('unpackArtifact', () => {
     ['a character device', { path: 'app/null', type: 'CharacterDevice' }, /device file/],
     ['a block device', { path: 'app/sda', type: 'BlockDevice' }, /device file/],
   ] as [string, CraftEntry, RegExp][])('refuses %s', async (_name, entry, reason) => {
-    await refused(craftTarGz([...ok, entry]), 'unsafe_archive', reason);
+    await refused(craftArchive([...ok, entry], format), format, 'unsafe_archive', reason);
     expect(await outsideStaging()).toEqual([]);
     if (entry.path.startsWith('/')) await expect(lstat(entry.path)).rejects.toThrow();
   });
 
   it('refuses a link placed before a file that would write through it', async () => {
     await refused(
-      craftTarGz([
-        { path: 'app', type: 'SymbolicLink', linkpath: '../..' },
-        { path: 'app/escape.txt', body: 'pwned' },
-      ]),
+      craftArchive(
+        [
+          { path: 'app', type: 'SymbolicLink', linkpath: '../..' },
+          { path: 'app/escape.txt', body: 'pwned' },
+        ],
+        format,
+      ),
+      format,
       'unsafe_archive',
       /symlink/,
     );
@@ -104,23 +119,61 @@ describe('unpackArtifact', () => {
 
   it('refuses a duplicate entry instead of letting the last one win', async () => {
     await refused(
-      craftTarGz([...ok, { path: 'app/index.js', body: 'evil' }]),
+      craftArchive([...ok, { path: 'app/index.js', body: 'evil' }], format),
+      format,
       'unsafe_archive',
       /duplicate entry/,
     );
   });
 
   it('refuses a decompression bomb at the cap', async () => {
-    const bomb = await zeroBomb(64 * 1024 * 1024);
+    const bomb = await zeroBomb(64 * 1024 * 1024, 'app/zeros.bin', format);
     expect(bomb.length).toBeLessThan(256 * 1024);
-    await refused(bomb, 'archive_too_large', /more than 8388608 bytes/, 8 * 1024 * 1024);
+    await refused(bomb, format, 'archive_too_large', /more than 8388608 bytes/, 8 * 1024 * 1024);
+    expect(await outsideStaging()).toEqual([]);
   });
 
-  it('refuses what is not gzip', async () => {
-    await refused(Buffer.from('not gzip at all'), 'unsafe_archive', /not a gzip archive/);
+  it(`refuses what is not ${format}`, async () => {
+    await refused(
+      Buffer.from('not compressed at all'),
+      format,
+      'unsafe_archive',
+      new RegExp(`not a ${format} archive`),
+    );
   });
 
-  it('refuses gzip that is not a tar', async () => {
-    await refused(gzipSync(Buffer.alloc(2048, 0x41)), 'unsafe_archive', /not a valid tar/);
+  it(`refuses ${format} that is not a tar`, async () => {
+    const junk = Buffer.alloc(2048, 0x41);
+    const packed = format === 'brotli' ? brotliCompressSync(junk) : gzipSync(junk);
+    await refused(packed, format, 'unsafe_archive', /not a valid tar/);
+  });
+
+  it('refuses a truncated archive', async () => {
+    const whole = craftArchive([...ok, { path: 'app/big.bin', body: randomBytes(64 * 1024) }], format);
+    await refused(
+      whole.subarray(0, whole.length >> 1),
+      format,
+      'unsafe_archive',
+      new RegExp(`not a ${format} archive`),
+    );
+  });
+
+  it('refuses a gzip stream inside the outer stream instead of letting tar unpack it past the cap', async () => {
+    // Without the check, tar's parser would gunzip the inner stream itself, uncounted.
+    const inner = gzipSync(craftTar([...ok, { path: 'app/zeros.bin', body: Buffer.alloc(4 * 1024 * 1024) }]));
+    const outer = format === 'brotli' ? brotliCompressSync(inner) : gzipSync(inner);
+    await refused(
+      outer,
+      format,
+      'unsafe_archive',
+      new RegExp(`a compressed stream inside the ${format} stream`),
+      1024 * 1024,
+    );
+    expect(await readdir(staging)).toEqual([]);
+  });
+
+  it('takes the compression it is told, not what the bytes are', async () => {
+    const other = format === 'brotli' ? 'gzip' : 'brotli';
+    await refused(craftArchive(ok, other), format, 'unsafe_archive', new RegExp(`not a ${format} archive`));
   });
 });

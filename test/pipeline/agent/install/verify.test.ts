@@ -16,6 +16,8 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../../../pipeline/exit-codes';
 import { releaseKeys } from '../../../../pipeline/release/layout';
+import { type ReleaseManifest, serializeManifest } from '../../../../pipeline/release/manifest';
+import { serializeSignature, signBytes } from '../../../../pipeline/release/signing';
 import {
   deployArgs,
   destroyHost,
@@ -35,7 +37,7 @@ import {
   publishFakeApp,
   type SigningKey,
 } from '../../../fixtures/releases';
-import { craftTarGz } from '../../../fixtures/tar-craft';
+import { craftTarBr } from '../../../fixtures/tar-craft';
 
 let key: SigningKey;
 let regDir: string;
@@ -137,7 +139,7 @@ describe('agent deploy refuses tampered releases', () => {
   it('a signed archive holding a ".." entry, writing nothing outside its staging directory', async () => {
     const files = fakeAppFiles();
     const manifest = innerManifest('storage', '2.0.5', files);
-    const artifact = craftTarGz([
+    const artifact = craftTarBr([
       { path: 'manifest.json', body: '{}' },
       { path: '../../../escaped.txt', body: 'pwned' },
     ]);
@@ -157,6 +159,40 @@ describe('agent deploy refuses tampered releases', () => {
     });
     const rel = await publish(regDir, key, { version: '2.0.6', artifact, manifest });
     await expectRefused(rel, 'release_mismatch', /unexpected file app\/extra\.js/);
+  });
+
+  it('gzip bytes under a signed .tar.br name: unpacked as the name says, so refused, never sniffed', async () => {
+    const files = fakeAppFiles();
+    const manifest = innerManifest('storage', '2.0.9', files);
+    const gzip = await packArtifact(manifest, files, 'gzip');
+    const rel = await publish(regDir, key, { version: '2.0.9', artifact: gzip, manifest, format: 'brotli' });
+    expect(rel.manifest.artifact?.file).toBe('storage-2.0.9.tar.br');
+    await expectRefused(rel, 'unsafe_archive', /not a brotli archive/);
+  });
+
+  it('a signed manifest naming an artifact neither .tar.br nor .tar.gz, without downloading it', async () => {
+    const rel = await publishFakeApp(regDir, key, '2.0.10');
+    const path = join(regDir, rel.keys.manifest);
+    const m = JSON.parse(await readFile(path, 'utf8')) as ReleaseManifest;
+    const bytes = serializeManifest({
+      ...m,
+      artifact: {
+        ...(m.artifact as NonNullable<ReleaseManifest['artifact']>),
+        file: 'storage-2.0.10.tar.zst',
+      },
+    });
+    await writeFile(path, bytes);
+    await writeFile(
+      join(regDir, rel.keys.signature),
+      serializeSignature(signBytes(bytes, key.privateKeyPem)),
+    );
+    const run = await expectRefused(
+      rel,
+      'manifest_invalid',
+      /names the artifact storage-2\.0\.10\.tar\.zst: this agent unpacks \.tar\.br and \.tar\.gz only/,
+    );
+    expect(run.result?.error.step).toBe('verify');
+    expect(reg.hits(rel.keys.artifact)).toBe(0);
   });
 
   it('a bad version string as a usage error, before touching anything', async () => {
