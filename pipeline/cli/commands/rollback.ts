@@ -1,4 +1,4 @@
-import { rollbackEnv } from '../../deploy/deploy';
+import { rollbackEnv } from '../../deploy/rollback';
 import type { Command } from '../command';
 import { fleetContext, outcomeTable, printHeldLock } from '../fleet';
 
