@@ -150,7 +150,7 @@ export class Supervisor {
         this.dispatcher.setRotation([...gen.workers]);
         this.retryDelayMs = 1000;
         this.crashes.consecutive = 0;
-        if (old) this.keepWarm(old);
+        if (old) await this.keepWarm(old);
         this.log(
           `supervisor: generation ${gen.id} (${gen.version}) serving${old ? `, retiring ${old.version}` : ''}`,
         );
@@ -243,7 +243,7 @@ export class Supervisor {
   }
 
   /** The replaced generation goes to standby (or is retired when standby is off or it has no live worker). */
-  private keepWarm(old: Generation): void {
+  private async keepWarm(old: Generation): Promise<void> {
     const live = [...old.workers].filter((w) => w.state === 'listening' && !w.isDead());
     if (this.config.standbySec <= 0 || live.length === 0) {
       this.retire(old);
@@ -252,10 +252,10 @@ export class Supervisor {
     for (const w of live) {
       this.dispatcher.remove(w);
       w.state = 'standby';
-      w.signal('standby');
     }
     const displaced = this.standby.keep(old, this.config.standbySec);
     if (displaced) this.retire(displaced);
+    await Promise.all(live.map((w) => w.signal('standby')));
   }
 
   /**
@@ -274,7 +274,8 @@ export class Supervisor {
     }
     const old = this.serving;
     for (const w of workers) {
-      w.signal('resume');
+      // Not awaited: IPC keeps order, so the resume reaches the worker before any connection handed to it.
+      void w.signal('resume');
       w.state = 'listening';
     }
     this.serving = gen;

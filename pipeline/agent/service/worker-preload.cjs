@@ -147,14 +147,19 @@ process.on('message', (message, socket) => {
   }
   if (message.ferry === 'standby') {
     standby = true;
-    if (sweeper === null) {
+    // Connections idle since before the switch end now, before the supervisor reports the reload done:
+    // a client that learns of the deploy and reuses one then finds it closed instead of racing the FIN.
+    sweep();
+    if (sweeper === null && sockets.size > 0) {
       sweeper = setInterval(sweep, 50);
       sweeper.unref();
     }
+    if (process.send) process.send({ ferry: 'standby-applied' });
     return;
   }
   if (message.ferry === 'resume') {
     standby = false;
+    if (process.send) process.send({ ferry: 'resume-applied' });
     return;
   }
   if (message.ferry !== 'conn' || !socket) return;

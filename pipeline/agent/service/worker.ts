@@ -176,9 +176,33 @@ export class Worker {
     return probeAt('127.0.0.1', this.privatePort, this.spec, timeoutMs);
   }
 
-  /** Tells the preload to let go of its keep-alive connections (standby) or to serve again (resume). */
-  signal(what: 'standby' | 'resume'): void {
-    if (this.child.connected) this.child.send({ ferry: what }, () => {});
+  /**
+   * Tells the preload to let go of its keep-alive connections (standby) or to serve again (resume).
+   * Resolves once the preload confirms (for standby: its idle connections are already ended), or after
+   * `ackMs` or the worker's exit: a reload waits for it, so a client that hears "deployed" and sends its
+   * next request on an old idle connection finds it closed, rather than racing its close.
+   */
+  signal(what: 'standby' | 'resume', ackMs = 1000): Promise<boolean> {
+    const child = this.child;
+    if (!child.connected) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(ok);
+      };
+      const onMessage = (m: unknown) => {
+        if ((m as { ferry?: string } | null)?.ferry === `${what}-applied`) done(true);
+      };
+      const onExit = () => done(false);
+      const timer = setTimeout(() => done(false), ackMs);
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+      child.send({ ferry: what }, (err) => {
+        if (err) done(false);
+      });
+    });
   }
 
   /** Output written just before an exit may still be in the pipe: give it a moment to arrive. */

@@ -70,9 +70,15 @@ describe.sequential('warm standby', () => {
     const before = await get();
     expect(before.version).toBe('1.0.0');
 
+    let closedBeforeDeployReturned = false;
+    void before.socketClosed.then(() => {
+      closedBeforeDeployReturned = true;
+    });
     const run = await runAgent(deployArgs(host, reg, rel.v2 as Published));
+    // The reload waits for the standby to end its idle connections before it reports: a client told
+    // "deployed" that reuses this connection finds it closed rather than racing the close.
+    expect(closedBeforeDeployReturned).toBe(true);
     expect(run.result?.ok, run.stderr).toBe(true);
-    await before.socketClosed; // the standby let go of it
     expect((await get()).version).toBe('2.0.0');
     agent.destroy();
 
