@@ -2,7 +2,7 @@
 // public port and hands each connection to a worker over IPC (pipeline/agent/service/dispatch.ts). The
 // host folder is laid out the way a deploy leaves it (releases/<v>/app + manifest.json, `current`,
 // .ferry/service.json, shared/.env), without the download: the bench measures serving, not deploying.
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { currentLinkTarget, hostPaths, releaseDir } from '../../pipeline/agent/host/paths';
@@ -78,11 +78,13 @@ export async function startSupervised(
   );
   // The port answers from the start (connections wait for a worker); "serving" means every worker
   // passed the health gate and is in the rotation.
+  // In process mode the supervisor writes its own lines (and the workers' output) to logs/service.log.
+  const log = () => readFile(paths.serviceLog, 'utf8').catch(() => '');
+  const said = async () => `${proc.output()}${await log()}`.slice(-2000);
   const deadline = Date.now() + 60_000;
-  while (!/generation \d+ \(\S+\) serving/.test(proc.output())) {
-    if (proc.exited()) throw new Error(`${proc.name} exited:\n${proc.output().slice(-2000)}`);
-    if (Date.now() > deadline)
-      throw new Error(`${proc.name} not serving after 60 s:\n${proc.output().slice(-2000)}`);
+  while (!/generation \d+ \(\S+\) serving/.test(await log())) {
+    if (proc.exited()) throw new Error(`${proc.name} exited:\n${await said()}`);
+    if (Date.now() > deadline) throw new Error(`${proc.name} not serving after 60 s:\n${await said()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   await waitForHttp(`http://127.0.0.1:${o.port}/healthz`, { proc });
