@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isErrno, writeJsonAtomic } from '../host/fsutil';
 import type { HostPaths } from '../host/paths';
+import { sendAwaitingAck } from './ipc-ack';
 
 export interface MaintenanceFlag {
   on: boolean;
@@ -102,29 +103,12 @@ export function workerMaintenance(flag: MaintenanceFlag | null): WorkerMaintenan
 
 /** Sends a worker the state; true once it confirmed, false if it did not in time or is gone. */
 export function tellWorker(child: ChildProcess, state: WorkerMaintenance, seq: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (!child.connected) {
-      resolve(false);
-      return;
-    }
-    const done = (ok: boolean) => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      resolve(ok);
-    };
-    const onMessage = (m: unknown) => {
-      const msg = m as { ferry?: string; seq?: unknown } | null;
-      if (msg?.ferry === 'maintenance-applied' && msg.seq === seq) done(true);
-    };
-    const onExit = () => done(false);
-    const timer = setTimeout(() => done(false), WORKER_ACK_MS);
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-    child.send({ ferry: 'maintenance', state, seq }, (err) => {
-      if (err) done(false);
-    });
-  });
+  return sendAwaitingAck(
+    child,
+    { ferry: 'maintenance', state, seq },
+    (m) => m.ferry === 'maintenance-applied' && m.seq === seq,
+    WORKER_ACK_MS,
+  );
 }
 
 /** The supervisor's side: the current state, applied to every live worker on each change, in order. */

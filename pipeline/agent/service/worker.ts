@@ -5,6 +5,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { sleep } from '../host/proc';
 import { type Probe, passes, probeAt } from './health';
+import { sendAwaitingAck } from './ipc-ack';
 import type { WorkerMaintenance } from './maintenance';
 import { OutputTail } from './output-tail';
 import type { LineWriter } from './service-log';
@@ -183,26 +184,7 @@ export class Worker {
    * next request on an old idle connection finds it closed, rather than racing its close.
    */
   signal(what: 'standby' | 'resume', ackMs = 1000): Promise<boolean> {
-    const child = this.child;
-    if (!child.connected) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const done = (ok: boolean) => {
-        clearTimeout(timer);
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve(ok);
-      };
-      const onMessage = (m: unknown) => {
-        if ((m as { ferry?: string } | null)?.ferry === `${what}-applied`) done(true);
-      };
-      const onExit = () => done(false);
-      const timer = setTimeout(() => done(false), ackMs);
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-      child.send({ ferry: what }, (err) => {
-        if (err) done(false);
-      });
-    });
+    return sendAwaitingAck(this.child, { ferry: what }, (m) => m.ferry === `${what}-applied`, ackMs);
   }
 
   /** Output written just before an exit may still be in the pipe: give it a moment to arrive. */
