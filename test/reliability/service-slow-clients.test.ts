@@ -156,7 +156,7 @@ describe.each(['disk', 'oss'] as const)('slow clients on the %s backend', (kind)
         expect(await raw.closedWithin()).toBe(true);
         expect(sent).toBeLessThan(300);
         expect(raw.status()).toBe(404);
-        note("answered 404 at once, then closed by the server before all 300 trickled body bytes");
+        note('answered 404 at once, then closed by the server before all 300 trickled body bytes');
       },
     ),
   );
