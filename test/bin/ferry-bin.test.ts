@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../pipeline/package-root';
 import { makeFixtureApp } from '../pipeline/build/fixture-app';
+import { NODE_22, NODE_24, requireTestRuntimes, testRuntime } from '../support/node-runtimes';
+import { describeIf } from '../support/require-tool';
 
 let dir: string;
 let pkg: string;
@@ -39,8 +41,8 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-function ferry(args: string[], cwd = dir) {
-  return spawnSync(process.execPath, [join(pkg, 'bin/ferry.js'), ...args], {
+function ferry(args: string[], cwd = dir, node = process.execPath) {
+  return spawnSync(node, [join(pkg, 'bin/ferry.js'), ...args], {
     cwd,
     encoding: 'utf8',
     env: { PATH: process.env.PATH ?? '', HOME: dir },
@@ -82,6 +84,39 @@ describe('the compiled CLI', () => {
     }
   });
 });
+
+// This machine runs Node 20; CI runners and operators' machines have 22 and 24.
+describeIf(
+  requireTestRuntimes([
+    { version: NODE_22, arch: 'x64' },
+    { version: NODE_24, arch: 'x64' },
+  ]),
+  'the compiled CLI on Node 22 and 24',
+  () => {
+    it.each([NODE_22, NODE_24])(
+      'Node %s: --version, releases, and a build (ncc runs on it)',
+      async (v) => {
+        const node = (await testRuntime(v)).binary;
+        const ver = ferry(['--version'], dir, node);
+        expect(ver.stderr).toBe('');
+        expect(ver.stdout).toBe(`${version}\n`);
+        const releases = ferry(['releases', '--json'], dir, node);
+        expect(releases.status, releases.stderr).toBe(0);
+        expect((JSON.parse(releases.stdout) as { ok: boolean }).ok).toBe(true);
+        const app = await makeFixtureApp({ name: 'tiny' });
+        try {
+          const r = ferry(['-c', app.configFile, 'build', '--version', '1.0.0', '--json'], app.root, node);
+          expect(r.status, r.stderr).toBe(0);
+          const out = JSON.parse(r.stdout) as { path: string; size: number; manifest?: unknown };
+          expect((await readFile(out.path)).length).toBe(out.size);
+        } finally {
+          await app.cleanup();
+        }
+      },
+      120_000,
+    );
+  },
+);
 
 describe('which CLI the bin runs', () => {
   // A stand-in for the compiled entry that says so, so the test sees which one ran.
