@@ -40,9 +40,10 @@ export async function boot(
   dir: string,
   env: Record<string, string> = {},
   timeoutMs = 30_000,
+  node = process.execPath,
 ): Promise<Booted> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['app/index.js'], {
+  const child = spawn(node, ['app/index.js'], {
     cwd: dir,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

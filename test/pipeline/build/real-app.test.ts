@@ -8,9 +8,14 @@ import { buildRelease } from '../../../pipeline/build/build';
 import { sha256 } from '../../../pipeline/build/hash';
 import { innerManifest, readArtifact } from '../../../pipeline/build/read-artifact';
 import { loadConfig, PACKAGE_ROOT } from '../../../pipeline/config/load';
+import { NODE_22, NODE_24, requireTestRuntimes, testRuntime } from '../../support/node-runtimes';
+import { describeIf } from '../../support/require-tool';
 import { boot, extract } from './boot';
 
 const dirs: string[] = [];
+/** The release the first test built and unpacked, for the tests that boot it again on other Nodes. */
+let unpacked: string | undefined;
+const APP_ENV = { LOG_LEVEL: 'warn', NODE_ENV: 'production', AUTH_SECRET: 'x'.repeat(40) };
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
@@ -51,28 +56,39 @@ describe('the real app, bundled', () => {
 
     const dir = await extract(entries);
     dirs.push(dir);
-    const storage = await mkdtemp(join(tmpdir(), 'ferry-real-data-'));
-    dirs.push(storage);
-    const app = await boot(
-      dir,
-      {
-        STORAGE_DIR: storage,
-        LOG_LEVEL: 'warn',
-        NODE_ENV: 'production',
-        AUTH_SECRET: 'x'.repeat(40),
-      },
-      60_000,
-    );
-    try {
-      const health = await fetch(`http://127.0.0.1:${app.port}/healthz`);
-      expect(health.status).toBe(200);
-      const version = (await (await fetch(`http://127.0.0.1:${app.port}/version`)).json()) as Record<
-        string,
-        unknown
-      >;
-      expect(version).toMatchObject({ name: 'ferry-storage', version: '0.0.0-test' });
-    } finally {
-      await app.stop();
-    }
+    await bootAndAsk(dir, process.execPath, process.version);
+    unpacked = dir;
   });
 });
+
+// The bundle is built on this machine's Node 20; hosts run the runtime the release pins, 22 or 24.
+describeIf(
+  requireTestRuntimes([
+    { version: NODE_22, arch: 'x64' },
+    { version: NODE_24, arch: 'x64' },
+  ]),
+  'the real app, bundled, on the Node versions hosts run',
+  () => {
+    it.each([NODE_22, NODE_24])('boots on Node %s and answers', { timeout: 90_000 }, async (v) => {
+      expect(unpacked, 'the bundle from the test above').toBeDefined();
+      await bootAndAsk(unpacked as string, (await testRuntime(v)).binary, `v${v}`);
+    });
+  },
+);
+
+async function bootAndAsk(dir: string, node: string, nodeVersion: string): Promise<void> {
+  const storage = await mkdtemp(join(tmpdir(), 'ferry-real-data-'));
+  dirs.push(storage);
+  const app = await boot(dir, { STORAGE_DIR: storage, ...APP_ENV }, 60_000, node);
+  try {
+    const health = await fetch(`http://127.0.0.1:${app.port}/healthz`);
+    expect(health.status).toBe(200);
+    const version = (await (await fetch(`http://127.0.0.1:${app.port}/version`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(version).toMatchObject({ name: 'ferry-storage', version: '0.0.0-test', node: nodeVersion });
+  } finally {
+    await app.stop();
+  }
+}
