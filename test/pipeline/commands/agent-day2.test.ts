@@ -1,11 +1,9 @@
 // The argv builders for `agent logs` and `agent maintenance`, exactly; and the agent's own parser accepting
 // what they build (a host with no service running: logs has nothing yet, maintenance is saved for later).
 import { readFile, rm } from 'node:fs/promises';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAgent } from '../../../pipeline/agent/cli';
 import { agentArgv } from '../../../pipeline/commands/agent';
-import { makeHost, type TestHost } from '../../fixtures/agent-host';
+import { makeHost, runAgentArgv, type TestHost } from '../../fixtures/agent-host';
 import { newSigningKey } from '../../fixtures/releases';
 
 const ROOT = '/srv/storage';
@@ -57,21 +55,7 @@ describe('the agent accepts them', () => {
     await rm(host.root, { recursive: true, force: true });
   });
 
-  async function run(argv: string[]) {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
-    stderr.resume();
-    const code = await runAgent(argv.slice(2), { stdout, stderr, env: {} });
-    const lines = out
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
-    return { code, result: lines.at(-1) };
-  }
+  const run = runAgentArgv;
 
   it('logs', async () => {
     const r = await run(agentArgv(host.root, 'logs', { since: '1h', lines: 10, release: '1.0.0' }));

@@ -3,11 +3,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAgent } from '../../../pipeline/agent/cli';
 import { agentArgv, agentEntry, setupDirsArgv } from '../../../pipeline/commands/agent';
-import { makeHost, type TestHost } from '../../fixtures/agent-host';
+import { makeHost, runAgentArgv, type TestHost } from '../../fixtures/agent-host';
 import { newSigningKey } from '../../fixtures/releases';
 
 const ROOT = '/srv/storage';
@@ -118,21 +116,7 @@ describe('the agent accepts what agentArgv builds', () => {
     await rm(host.root, { recursive: true, force: true });
   });
 
-  async function run(argv: string[]) {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
-    stderr.resume();
-    const code = await runAgent(argv.slice(2), { stdout, stderr, env: {} });
-    const lines = out
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
-    return { code, result: lines.at(-1) };
-  }
+  const run = runAgentArgv;
 
   it.each([
     ['version', {}],
@@ -163,11 +147,11 @@ describe('the agent accepts what agentArgv builds', () => {
           hooks: [{ phase: 'beforeSwitch', run: 'echo "a: b" && node x.js --y=1', timeoutSec: 30 }],
         }),
       );
-      expect(d.result.error.code).toBe('download_failed');
+      expect(d.result.error?.code).toBe('download_failed');
       const r = await run(
         agentArgv(host.root, 'rollback', { to: '0.9.0', markBad: false, healthTimeoutSec: 5 }),
       );
-      expect(r.result.error.code).toBe('nothing_to_roll_back');
+      expect(r.result.error?.code).toBe('nothing_to_roll_back');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -186,12 +170,12 @@ describe('the agent accepts what agentArgv builds', () => {
     ]);
     expect(r.code).toBe(2);
     expect(r.result.error).toMatchObject({ code: 'usage' });
-    expect(r.result.error.message).toMatch(/--hook must be PHASE:TIMEOUT:COMMAND/);
+    expect(r.result.error?.message).toMatch(/--hook must be PHASE:TIMEOUT:COMMAND/);
   });
 
   it('refuses unknown flags as usage errors (exit 2)', async () => {
     const r = await run(['node', 'agent', 'status', '--root', host.root, '--bogus']);
     expect(r.code).toBe(2);
-    expect(r.result.error.code).toBe('usage');
+    expect(r.result.error?.code).toBe('usage');
   });
 });
