@@ -58,3 +58,40 @@ export function runtimeYaml(node: string, from: string, arch: readonly string[] 
     from: ${JSON.stringify(from)}
 `;
 }
+
+/**
+ * A whole releases.yaml for one app on one systemd test host, environment `e2e` in systemd mode with 2
+ * workers: what the real-systemd suites deploy. `extra` goes into the environment before its hosts
+ * (e.g. a `pull:` block).
+ */
+export function systemdAppConfigYaml(o: {
+  app: string;
+  entry: string;
+  node: string;
+  from: string;
+  oss: OssServer;
+  publicKey: string;
+  host: SystemdHostTarget;
+  unitName: string;
+  appPort: number;
+  extra?: string;
+}): string {
+  return `app:
+  name: ${o.app}
+  entry: ${o.entry}
+${runtimeYaml(o.node, o.from)}${ossRegistryYaml(o.oss)}signing:
+  publicKey: ${o.publicKey}
+environments:
+  e2e:
+    transport: ssh
+    user: ${o.host.user}
+    path: ${o.host.root}
+    health:
+      timeoutSeconds: 20
+    service:
+      mode: systemd
+      workers: 2
+      unitName: ${o.unitName}
+      bind: 127.0.0.1
+${o.extra ?? ''}${systemdHostsYaml([o.host], [o.appPort])}`;
+}

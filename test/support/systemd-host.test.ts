@@ -540,7 +540,7 @@ describeIf(requirements, 'a systemd host left behind by a dying process', () => 
     await writeFile(
       script,
       `import { bootSystemdHost } from ${JSON.stringify(hostModule)};
-const h = await bootSystemdHost({ name: 'orphan', address: '127.0.0.41', baseDir: ${JSON.stringify(scratch)} });
+const h = await bootSystemdHost({ name: 'orphan', address: '127.0.0.43', baseDir: ${JSON.stringify(scratch)} });
 console.log(JSON.stringify({ pid: h.pid, ns: h.pidNamespace, dir: h.layout.dir, cgroups: h.cgroupDirs }));
 await new Promise(() => setInterval(() => {}, 1e6));
 `,

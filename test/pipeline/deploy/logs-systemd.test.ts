@@ -12,7 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateSigningKeyPair } from '../../../pipeline/release/signing';
 import { freePort, REPO } from '../../fixtures/agent-host';
 import { processesWith } from '../../support/cmdline';
-import { ossRegistryYaml, runtimeYaml, systemdHostsYaml } from '../../support/config-yaml';
+import { systemdAppConfigYaml } from '../../support/config-yaml';
 import { run } from '../../support/fleet/exec';
 import {
   NODE_22,
@@ -93,7 +93,8 @@ describeIf(
 
     beforeAll(async () => {
       [host, oss] = await Promise.all([
-        bootSystemdHost({ name: 'logs', user: USER, address: '127.0.0.41' }),
+        // Each real-systemd suite has its own address: suites run at once, and sshd's port is fixed.
+        bootSystemdHost({ name: 'logs', user: USER, address: '127.0.0.42' }),
         startOssServer({ bucket: 'ferry-releases' }),
       ]);
       // On a real host systemd-tmpfiles gives the journal to the systemd-journal group at boot; the test
@@ -108,24 +109,17 @@ describeIf(
       configFile = join(dir, 'releases.yaml');
       await writeFile(
         configFile,
-        `app:
-  name: ${APP}
-  entry: ${join(dir, 'app.mjs')}
-${runtimeYaml(NODE_22, from)}${ossRegistryYaml(oss)}signing:
-  publicKey: ${keys.publicKey}
-environments:
-  e2e:
-    transport: ssh
-    user: ${host.target.user}
-    path: ${host.target.root}
-    health:
-      timeoutSeconds: 20
-    service:
-      mode: systemd
-      workers: 2
-      unitName: ${UNIT}
-      bind: 127.0.0.1
-${systemdHostsYaml([host.target], [appPort])}`,
+        systemdAppConfigYaml({
+          app: APP,
+          entry: join(dir, 'app.mjs'),
+          node: NODE_22,
+          from,
+          oss,
+          publicKey: keys.publicKey,
+          host: host.target,
+          unitName: UNIT,
+          appPort,
+        }),
       );
       env = {
         PATH: process.env.PATH,

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateSigningKeyPair } from '../../../pipeline/release/signing';
 import { freePort } from '../../fixtures/agent-host';
 import { hammer } from '../../fixtures/load';
-import { ossRegistryYaml, runtimeYaml, systemdHostsYaml } from '../../support/config-yaml';
+import { systemdAppConfigYaml } from '../../support/config-yaml';
 import {
   NODE_22,
   NODE_24,
@@ -92,24 +92,18 @@ describeIf(
       const file = join(dir, `releases-${node}${extra ? '-pull' : ''}.yaml`);
       await writeFile(
         file,
-        `app:
-  name: ${APP}
-  entry: ${join(dir, 'app.mjs')}
-${runtimeYaml(node, from)}${ossRegistryYaml(oss)}signing:
-  publicKey: ${keys.publicKey}
-environments:
-  e2e:
-    transport: ssh
-    user: ${host.target.user}
-    path: ${host.target.root}
-    health:
-      timeoutSeconds: 20
-    service:
-      mode: systemd
-      workers: 2
-      unitName: ${UNIT}
-      bind: 127.0.0.1
-${extra}${systemdHostsYaml([host.target], [appPort])}`,
+        systemdAppConfigYaml({
+          app: APP,
+          entry: join(dir, 'app.mjs'),
+          node,
+          from,
+          oss,
+          publicKey: keys.publicKey,
+          host: host.target,
+          unitName: UNIT,
+          appPort,
+          extra,
+        }),
       );
       return file;
     };
@@ -131,7 +125,7 @@ ${extra}${systemdHostsYaml([host.target], [appPort])}`,
 
     beforeAll(async () => {
       [host, oss] = await Promise.all([
-        // Not the self-test's 127.0.0.40: the two may boot at once in one run.
+        // Its own address (the self-test has .40, logs-systemd .42, the orphan case .43): suites boot at once.
         bootSystemdHost({ name: 'e2e', address: '127.0.0.41' }),
         startOssServer({ bucket: 'ferry-releases' }),
       ]);
